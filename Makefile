@@ -1,0 +1,105 @@
+# locust-ecs: build, test, install. Plain GNU make; library flags from pkg-config.
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+BINDIR    := $(PREFIX)/bin
+BUILD     ?= build
+CC        ?= cc
+PYTHON    ?= /usr/bin/python3
+
+PKGS      := libcurl jansson libzmq libcares
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+HC_LIBS    := $(shell pkg-config --libs libcurl jansson libzmq 2>/dev/null)
+
+WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+             -Wvla -Wwrite-strings
+HARDEN    := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+OPT       ?= -O2 -g
+WERROR    ?=
+CFLAGS    ?=
+CFLAGS    += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(WERROR) $(HARDEN) $(PKG_CFLAGS) \
+             -DLE_VERSION='"$(VERSION)"' -Ientrypoint
+LDFLAGS   += -pie -Wl,-z,relro,-z,now
+
+# entrypoint modules; the health check links the shared ones from here, never a copy
+EP_SRCS   := $(wildcard entrypoint/*.c)
+EP_OBJS   := $(EP_SRCS:%.c=$(BUILD)/%.o)
+LIB_OBJS  := $(filter-out $(BUILD)/entrypoint/main.o,$(EP_OBJS))
+HC_SRCS   := $(wildcard healthcheck/*.c)
+HC_OBJS   := $(HC_SRCS:%.c=$(BUILD)/%.o)
+HC_SHARED := $(addprefix $(BUILD)/entrypoint/,config.o words.o log.o state.o supervise.o probe.o)
+UT_SRCS   := $(wildcard tests/unit/test_*.c)
+UT_BINS   := $(UT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_DRV  := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/replay_%)
+
+PROGS     := $(BUILD)/locust-entrypoint $(if $(HC_SRCS),$(BUILD)/locust-healthcheck)
+
+.PHONY: all test unit integration asan fuzz bench demo install deps clean check-tools taskdefs lint
+all: $(PROGS)
+
+$(BUILD)/%.o: %.c $(wildcard entrypoint/*.h healthcheck/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/locust-entrypoint: $(EP_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/locust-healthcheck: $(HC_OBJS) $(HC_SHARED)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(HC_LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(PKG_LIBS)
+
+# fuzz targets also build as plain programs that replay their corpus (tests/fuzz/replay.c)
+$(BUILD)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(LIB_OBJS) $(PKG_LIBS)
+
+unit: $(UT_BINS) $(FUZZ_DRV)
+	@set -e; for t in $(UT_BINS); do echo "# $$t"; $$t; done
+	@set -e; for d in $(FUZZ_DRV); do n=$${d##*/replay_}; $$d tests/fuzz/corpus/$$n; done
+
+integration: $(PROGS)
+	LE_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+
+# The README's test command: every test, unit and integration.
+test: all unit integration
+
+asan:
+	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+		HARDEN="-fPIE" LDFLAGS="-fsanitize=address,undefined" \
+		ASAN_OPTIONS=detect_leaks=1 test
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	@mkdir -p build-fuzz
+	@set -e; for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); \
+	  clang -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -D_GNU_SOURCE -Ientrypoint \
+	    -o build-fuzz/$$n $$f $(filter-out entrypoint/main.c,$(EP_SRCS)) $(PKG_LIBS); \
+	  mkdir -p build-fuzz/corpus-$$n; \
+	  build-fuzz/$$n -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus-$$n tests/fuzz/corpus/$$n; done
+
+bench: $(PROGS)
+	LE_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/bench.py
+
+demo: $(PROGS)
+	@command -v locust >/dev/null 2>&1 && [ -x /usr/bin/python3 ] || $(MAKE) deps
+	LE_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/demo.py
+
+install: $(PROGS)
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)/
+
+# Every Debian package that building, testing and the demo need.
+DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libjansson-dev libzmq3-dev \
+            libc-ares-dev python3 python3-pytest python3-locust dnsmasq-base nginx-light \
+            iproute2 util-linux procps tini curl ca-certificates clang valgrind
+deps:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PKGS)
+
+clean:
+	rm -rf build build-asan build-fuzz

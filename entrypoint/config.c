@@ -1,0 +1,856 @@
+/* config: the configuration contract of DESIGN.md, from environment and argv. */
+#include "config.h"
+#include "words.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_LOCUSTFILE "/locustfile.py" /* the guide's convention */
+#define DEFAULT_MASTER_PORT 5557            /* Locust's default --master-port */
+#define DEFAULT_WEB_PORT 8089               /* Locust's default --web-port */
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+const char *config_getenv(char *const envp[], const char *name)
+{
+	size_t n = strlen(name);
+	if (!envp)
+		return NULL;
+	for (char *const *e = envp; *e; e++)
+		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+			return *e + n + 1;
+	return NULL;
+}
+
+/* An empty variable counts as unset, as ECS task overrides often leave "" behind. */
+static const char *env(char *const envp[], const char *name)
+{
+	const char *v = config_getenv(envp, name);
+	return v && *v ? v : NULL;
+}
+
+const char *config_role_name(enum role r)
+{
+	switch (r) {
+	case ROLE_MASTER: return "master";
+	case ROLE_WORKER: return "worker";
+	default: return "standalone";
+	}
+}
+
+/* Printable form of a value for error messages: control and non-ASCII bytes escaped,
+ * long values cut, so that one error stays one line. */
+static const char *show(const char *v, char *buf, size_t len)
+{
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *)v; *p && o + 8 < len; p++) {
+		if (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+			buf[o++] = (char)*p;
+		else
+			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", *p);
+		if (o > 80 && p[1]) {
+			snprintf(buf + o, len - o, "...");
+			return buf;
+		}
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+int config_parse_duration(const char *s, long *out)
+{
+	char *end;
+	long mult = 1000;
+	errno = 0;
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	long v = strtol(s, &end, 10);
+	if (errno || v < 0)
+		return -1;
+	if (strcmp(end, "ms") == 0)
+		mult = 1;
+	else if (*end == '\0' || strcmp(end, "s") == 0)
+		mult = 1000;
+	else if (strcmp(end, "m") == 0)
+		mult = 60000;
+	else
+		return -1;
+	if (v > LONG_MAX / mult || v * mult > 7L * 24 * 3600 * 1000)
+		return -1;
+	*out = v * mult;
+	return 0;
+}
+
+static int knob_duration(char *const envp[], const char *name, long def, long min, long max,
+			 long *out, char *err, size_t errlen)
+{
+	const char *v = env(envp, name);
+	char sb[128];
+	*out = def;
+	if (!v)
+		return 0;
+	if (config_parse_duration(v, out) < 0 || *out < min || *out > max)
+		return fail(err, errlen, EXIT_CONFIG,
+			    "%s=\"%s\" is not a valid duration: accepted are whole numbers of "
+			    "seconds (\"30\", \"30s\"), milliseconds (\"500ms\") or minutes "
+			    "(\"2m\"), from %ldms to %lds",
+			    name, show(v, sb, sizeof sb), min, max / 1000);
+	return 0;
+}
+
+static int parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	errno = 0;
+	if (!s || !(isdigit((unsigned char)*s) || (*s == '-' && isdigit((unsigned char)s[1]))))
+		return -1;
+	long v = strtol(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* One of a fixed list of words; returns its index or -1. */
+static int pick(const char *v, const char *const *words)
+{
+	for (int i = 0; words[i]; i++)
+		if (strcasecmp(v, words[i]) == 0)
+			return i;
+	return -1;
+}
+
+static int knob_choice(char *const envp[], const char *name, const char *const *words,
+		       const char *accepted, int def, int *out, char *err, size_t errlen)
+{
+	const char *v = env(envp, name);
+	char sb[128];
+	*out = def;
+	if (!v)
+		return 0;
+	*out = pick(v, words);
+	if (*out < 0)
+		return fail(err, errlen, EXIT_CONFIG, "%s=\"%s\" is not accepted: use %s", name,
+			    show(v, sb, sizeof sb), accepted);
+	return 0;
+}
+
+/* Locust's (ConfigArgParse's) booleans: true/false, yes/no, 1/0. -1 when unset. */
+static int env_bool(char *const envp[], const char *name, int *out, char *err, size_t errlen)
+{
+	static const char *const words[] = {"false", "no", "0", "true", "yes", "1", NULL};
+	const char *v = env(envp, name);
+	char sb[128];
+	*out = -1;
+	if (!v)
+		return 0;
+	int i = pick(v, words);
+	if (i < 0)
+		return fail(err, errlen, EXIT_CONFIG,
+			    "%s=\"%s\" is not a boolean: use true or false (also yes/no, 1/0)",
+			    name, show(v, sb, sizeof sb));
+	*out = i >= 3;
+	return 0;
+}
+
+/* Port: "5557" or Kubernetes' "tcp://10.0.0.1:5557". */
+static int parse_port(const char *v, int *out)
+{
+	long p;
+	if (strncmp(v, "tcp://", 6) == 0) {
+		const char *colon = strrchr(v + 6, ':');
+		if (!colon || colon == v + 6)
+			return -1;
+		v = colon + 1;
+	}
+	if (parse_long(v, 1, 65535, &p) < 0)
+		return -1;
+	*out = (int)p;
+	return 0;
+}
+
+static int valid_host(const char *h)
+{
+	unsigned char a[16];
+	size_t n = strlen(h);
+	if (n == 0 || n > 253)
+		return 0;
+	if (inet_pton(AF_INET, h, a) == 1 || inet_pton(AF_INET6, h, a) == 1)
+		return 1;
+	for (const char *p = h; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' && *p != '_')
+			return 0;
+	return h[0] != '.' && h[0] != '-' && strstr(h, "..") == NULL;
+}
+
+/* "ip[:port],..." with IPv6 as "[addr]:port" or a bare address. */
+static int valid_dns_servers(const char *v)
+{
+	char tmp[512], *save = NULL;
+	int count = 0;
+	if (strlen(v) >= sizeof tmp)
+		return 0;
+	strcpy(tmp, v);
+	for (char *tok = strtok_r(tmp, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		unsigned char a[16];
+		char *port = NULL;
+		int p;
+		if (++count > CONFIG_MAX_DNS)
+			return 0;
+		if (tok[0] == '[') {
+			char *close = strchr(tok, ']');
+			if (!close)
+				return 0;
+			*close = '\0';
+			if (close[1] == ':')
+				port = close + 2;
+			else if (close[1])
+				return 0;
+			if (inet_pton(AF_INET6, tok + 1, a) != 1)
+				return 0;
+		} else if (inet_pton(AF_INET6, tok, a) == 1) {
+			continue;
+		} else {
+			port = strchr(tok, ':');
+			if (port)
+				*port++ = '\0';
+			if (inet_pton(AF_INET, tok, a) != 1)
+				return 0;
+		}
+		if (port && parse_port(port, &p) < 0)
+			return 0;
+	}
+	return count > 0 && v[strlen(v) - 1] != ',';
+}
+
+static char *own(struct config *cfg, char *s)
+{
+	if (s && cfg->nowned < (int)(sizeof cfg->owned / sizeof cfg->owned[0]))
+		cfg->owned[cfg->nowned++] = s;
+	return s;
+}
+
+/* Options of the engine that the supervisor takes over or needs to know. */
+enum opt_id {
+	OPT_NONE, OPT_FILE, OPT_HOST, OPT_MASTER, OPT_WORKER, OPT_MASTER_HOST, OPT_MASTER_PORT,
+	OPT_HEADLESS, OPT_AUTOSTART, OPT_WEB_PORT, OPT_WEB_AUTH, OPT_TLS_CERT, OPT_WEB_HOST,
+	OPT_BIND_PORT,
+};
+struct opt_spec {
+	const char *shortname, *longname;
+	enum opt_id id;
+	int takes_value;
+	int consumed; /* removed from the engine's argv and re-emitted by the supervisor */
+};
+static const struct opt_spec opt_specs[] = {
+	{"-f", "--locustfile", OPT_FILE, 1, 1},
+	{"-H", "--host", OPT_HOST, 1, 1},
+	{NULL, "--master", OPT_MASTER, 0, 1},
+	{NULL, "--worker", OPT_WORKER, 0, 1},
+	{NULL, "--slave", OPT_WORKER, 0, 1}, /* Locust before 1.0 */
+	{NULL, "--master-host", OPT_MASTER_HOST, 1, 1},
+	{NULL, "--master-port", OPT_MASTER_PORT, 1, 1},
+	{NULL, "--headless", OPT_HEADLESS, 0, 0},
+	{NULL, "--autostart", OPT_AUTOSTART, 0, 0},
+	{"-P", "--web-port", OPT_WEB_PORT, 1, 0},
+	{NULL, "--web-auth", OPT_WEB_AUTH, 1, 0},
+	{NULL, "--tls-cert", OPT_TLS_CERT, 1, 0},
+	{NULL, "--web-host", OPT_WEB_HOST, 1, 0},
+	{NULL, "--master-bind-port", OPT_BIND_PORT, 1, 0},
+};
+
+/* Matches args[i] against the specs; sets *val and *used (args eaten: 1 or 2). */
+static const struct opt_spec *match_opt(char **args, int n, int i, const char **val, int *used)
+{
+	const char *a = args[i];
+	*val = NULL;
+	*used = 1;
+	for (size_t k = 0; k < sizeof opt_specs / sizeof opt_specs[0]; k++) {
+		const struct opt_spec *s = &opt_specs[k];
+		size_t ll = strlen(s->longname);
+		if (strcmp(a, s->longname) == 0 ||
+		    (s->shortname && strcmp(a, s->shortname) == 0)) {
+			if (s->takes_value) {
+				*val = i + 1 < n ? args[i + 1] : "";
+				*used = i + 1 < n ? 2 : 1;
+			}
+			return s;
+		}
+		if (s->takes_value && strncmp(a, s->longname, ll) == 0 && a[ll] == '=') {
+			*val = a + ll + 1;
+			return s;
+		}
+		if (s->takes_value && s->shortname && strncmp(a, s->shortname, 2) == 0 && a[2]) {
+			*val = a + 2 + (a[2] == '=');
+			return s;
+		}
+	}
+	return NULL;
+}
+
+struct argfacts {
+	const char *file, *host, *master_host, *master_port, *web_port, *web_auth, *web_host;
+	const char *bind_port;
+	int master, worker, headless, autostart, tls;
+};
+
+/* Scans one list of engine args, records facts, drops the consumed options in place. */
+static int scan_args(struct config *cfg, char **args, int *n, struct argfacts *f,
+		     const char *src, char *err, size_t errlen)
+{
+	int out = 0;
+	for (int i = 0; i < *n;) {
+		const char *val;
+		int used;
+		if (strcmp(args[i], "--") == 0) {
+			while (i < *n)
+				args[out++] = args[i++];
+			break;
+		}
+		const struct opt_spec *s = match_opt(args, *n, i, &val, &used);
+		if (!s) {
+			args[out++] = args[i++];
+			continue;
+		}
+		if (s->takes_value && (!val || !*val))
+			return fail(err, errlen, EXIT_USAGE, "%s: option %s needs a value", src,
+				    s->longname);
+		switch (s->id) {
+		case OPT_FILE: f->file = val; break;
+		case OPT_HOST: f->host = val; break;
+		case OPT_MASTER: f->master = 1; break;
+		case OPT_WORKER: f->worker = 1; break;
+		case OPT_MASTER_HOST: f->master_host = val; break;
+		case OPT_MASTER_PORT: f->master_port = val; break;
+		case OPT_HEADLESS: f->headless = 1; break;
+		case OPT_AUTOSTART: f->autostart = 1; break;
+		case OPT_WEB_PORT: f->web_port = val; break;
+		case OPT_WEB_AUTH: f->web_auth = val; break;
+		case OPT_TLS_CERT: f->tls = 1; break;
+		case OPT_WEB_HOST: f->web_host = val; break;
+		case OPT_BIND_PORT: f->bind_port = val; break;
+		default: break;
+		}
+		if (s->consumed) {
+			/* kept until config_free: the facts point into these strings */
+			for (int k = 0; k < used; k++)
+				cfg->spent[cfg->nspent++] = args[i + k];
+		} else {
+			for (int k = 0; k < used; k++)
+				args[out++] = args[i + k];
+		}
+		i += used;
+	}
+	*n = out;
+	args[out] = NULL;
+	return 0;
+}
+
+/* Two sources of one setting must agree when both are given. */
+static int pick_one(const char *na, const char *a, const char *nb, const char *b,
+		    const char **out, char *err, size_t errlen)
+{
+	char s1[128], s2[128];
+	if (a && b && strcmp(a, b) != 0)
+		return fail(err, errlen, EXIT_CONFIG,
+			    "%s=\"%s\" contradicts %s=\"%s\": set one of them, or both alike", na,
+			    show(a, s1, sizeof s1), nb, show(b, s2, sizeof s2));
+	*out = a ? a : b;
+	return 0;
+}
+
+static int parse_role(struct config *cfg, char *const envp[], const struct argfacts *f,
+		      char *err, size_t errlen)
+{
+	static const char *const modes[] = {"standalone", "master", "worker", "slave", NULL};
+	const char *mode = env(envp, "LOCUST_MODE");
+	int want = -1, bm, bw;
+	char sb[128];
+	const char *src = NULL;
+
+	if (mode) {
+		int i = pick(mode, modes);
+		if (i < 0)
+			return fail(err, errlen, EXIT_CONFIG,
+				    "LOCUST_MODE=\"%s\" is not a mode: use standalone, master, "
+				    "worker (or slave, the name before Locust 1.0)",
+				    show(mode, sb, sizeof sb));
+		want = i == 3 ? ROLE_WORKER : i;
+		cfg->legacy_slave = i == 3;
+		src = "LOCUST_MODE";
+	}
+	int rc = env_bool(envp, "LOCUST_MODE_MASTER", &bm, err, errlen);
+	if (!rc)
+		rc = env_bool(envp, "LOCUST_MODE_WORKER", &bw, err, errlen);
+	if (rc)
+		return rc;
+	struct { int on; enum role r; const char *name; } srcs[] = {
+		{bm == 1, ROLE_MASTER, "LOCUST_MODE_MASTER=true"},
+		{bw == 1, ROLE_WORKER, "LOCUST_MODE_WORKER=true"},
+		{f->master, ROLE_MASTER, "the engine option --master"},
+		{f->worker, ROLE_WORKER, "the engine option --worker"},
+	};
+	for (size_t i = 0; i < sizeof srcs / sizeof srcs[0]; i++) {
+		if (!srcs[i].on)
+			continue;
+		if (want >= 0 && (enum role)want != srcs[i].r)
+			return fail(err, errlen, EXIT_CONFIG,
+				    "%s contradicts %s (%s): choose one role", srcs[i].name,
+				    src, config_role_name((enum role)want));
+		want = (int)srcs[i].r;
+		if (!src)
+			src = srcs[i].name;
+	}
+	cfg->role = want < 0 ? ROLE_STANDALONE : (enum role)want;
+	cfg->role_source = src ? src : "default";
+	return 0;
+}
+
+static int parse_master(struct config *cfg, char *const envp[], const struct argfacts *f,
+			char *err, size_t errlen)
+{
+	const char *host, *port, *h2, *p2;
+	char sb[128];
+	int rc = pick_one("LOCUST_MASTER_HOST", env(envp, "LOCUST_MASTER_HOST"),
+			  "LOCUST_MASTER_NODE_HOST", env(envp, "LOCUST_MASTER_NODE_HOST"), &h2,
+			  err, errlen);
+	if (!rc)
+		rc = pick_one("the engine option --master-host", f->master_host,
+			      "LOCUST_MASTER_HOST", h2, &host, err, errlen);
+	if (!rc)
+		rc = pick_one("LOCUST_MASTER_PORT", env(envp, "LOCUST_MASTER_PORT"),
+			      "LOCUST_MASTER_NODE_PORT", env(envp, "LOCUST_MASTER_NODE_PORT"),
+			      &p2, err, errlen);
+	if (!rc)
+		rc = pick_one("the engine option --master-port", f->master_port,
+			      "LOCUST_MASTER_PORT", p2, &port, err, errlen);
+	if (rc)
+		return rc;
+
+	cfg->master_port = DEFAULT_MASTER_PORT;
+	if (port && parse_port(port, &cfg->master_port) < 0)
+		return fail(err, errlen, EXIT_CONFIG,
+			    "%s=\"%s\" is not a port: use a number from 1 to 65535 (or "
+			    "tcp://ADDRESS:PORT as Kubernetes sets it)",
+			    f->master_port ? "--master-port" : env(envp, "LOCUST_MASTER_PORT")
+					? "LOCUST_MASTER_PORT" : "LOCUST_MASTER_NODE_PORT",
+			    show(port, sb, sizeof sb));
+	if (cfg->role != ROLE_WORKER)
+		return 0;
+	if (!host)
+		return fail(err, errlen, EXIT_CONFIG,
+			    "the worker role needs the master's address: set LOCUST_MASTER_HOST "
+			    "(or LOCUST_MASTER_NODE_HOST) to a DNS name such as "
+			    "master.locust, an SRV name or an IP address");
+	/* "[::1]" is accepted as an IPv6 literal in brackets */
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		host = own(cfg, strndup(host + 1, strlen(host) - 2));
+		if (!host)
+			return fail(err, errlen, EXIT_SOFTWARE, "out of memory");
+	}
+	if (!valid_host(host))
+		return fail(err, errlen, EXIT_CONFIG,
+			    "LOCUST_MASTER_HOST=\"%s\" is not a host: use a DNS name (letters, "
+			    "digits, '-', '.', '_'; at most 253 characters) or an IP address",
+			    show(host, sb, sizeof sb));
+	cfg->master_host = host;
+	cfg->master_is_srv = host[0] == '_';
+	return 0;
+}
+
+static int parse_target(struct config *cfg, char *const envp[], const struct argfacts *f,
+			char *err, size_t errlen)
+{
+	const char *t;
+	char sb[128];
+	int rc = pick_one("the engine option -H/--host", f->host, "TARGET_URL",
+			  env(envp, "TARGET_URL"), &t, err, errlen);
+	if (rc)
+		return rc;
+	if (t && strncasecmp(t, "http://", 7) != 0 && strncasecmp(t, "https://", 8) != 0)
+		return fail(err, errlen, EXIT_CONFIG,
+			    "TARGET_URL=\"%s\" is not a URL: use http://HOST[:PORT] or "
+			    "https://HOST[:PORT], as in https://example.com",
+			    show(t, sb, sizeof sb));
+	for (const char *p = t; p && *p; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			return fail(err, errlen, EXIT_CONFIG,
+				    "TARGET_URL=\"%s\" holds blanks or control characters: a URL "
+				    "has none", show(t, sb, sizeof sb));
+	cfg->target_url = t;
+	return 0;
+}
+
+static int parse_engine_facts(struct config *cfg, char *const envp[], const struct argfacts *f,
+			      char *err, size_t errlen)
+{
+	const char *wp, *file;
+	char sb[128];
+	long v;
+	int b, rc;
+
+	rc = pick_one("the engine option -f/--locustfile", f->file, "LOCUSTFILE_PATH",
+		      env(envp, "LOCUSTFILE_PATH"), &file, err, errlen);
+	if (!rc && !file)
+		rc = pick_one("LOCUSTFILE_PATH", NULL, "LOCUST_LOCUSTFILE",
+			      env(envp, "LOCUST_LOCUSTFILE"), &file, err, errlen);
+	if (rc)
+		return rc;
+	cfg->locustfile = file ? file : DEFAULT_LOCUSTFILE;
+
+	wp = f->web_port ? f->web_port : env(envp, "LOCUST_WEB_PORT");
+	cfg->web_port = DEFAULT_WEB_PORT;
+	if (wp) {
+		if (parse_long(wp, 1, 65535, &v) < 0)
+			return fail(err, errlen, EXIT_CONFIG,
+				    "%s=\"%s\" is not a port: use a number from 1 to 65535",
+				    f->web_port ? "--web-port" : "LOCUST_WEB_PORT",
+				    show(wp, sb, sizeof sb));
+		cfg->web_port = (int)v;
+	}
+	const char *bp = f->bind_port ? f->bind_port : env(envp, "LOCUST_MASTER_BIND_PORT");
+	cfg->master_bind_port = DEFAULT_MASTER_PORT;
+	if (bp) {
+		if (parse_long(bp, 1, 65535, &v) < 0)
+			return fail(err, errlen, EXIT_CONFIG,
+				    "%s=\"%s\" is not a port: use a number from 1 to 65535",
+				    f->bind_port ? "--master-bind-port" : "LOCUST_MASTER_BIND_PORT",
+				    show(bp, sb, sizeof sb));
+		cfg->master_bind_port = (int)v;
+	}
+	if ((rc = env_bool(envp, "LOCUST_HEADLESS", &b, err, errlen)))
+		return rc;
+	int headless = f->headless || b == 1;
+	if ((rc = env_bool(envp, "LOCUST_AUTOSTART", &b, err, errlen)))
+		return rc;
+	int autostart = f->autostart || b == 1;
+	cfg->headless = headless && !autostart;
+	cfg->web_tls = f->tls || env(envp, "LOCUST_TLS_CERT") != NULL;
+	cfg->web_auth = f->web_auth ? f->web_auth : env(envp, "LOCUST_WEB_AUTH");
+	cfg->web_host = f->web_host ? f->web_host : env(envp, "LOCUST_WEB_HOST");
+	return 0;
+}
+
+static int parse_knobs(struct config *cfg, char *const envp[], char *err, size_t errlen)
+{
+	static const char *const fmts[] = {"auto", "json", "text", NULL};
+	static const char *const lvls[] = {"debug", "info", "warn", "error", NULL};
+	static const char *const probes[] = {"zmtp", "tcp", NULL};
+	static const char *const onoff[] = {"off", "on", NULL};
+	const long day = 24L * 3600 * 1000;
+	int v, rc;
+	char sb[128];
+	const char *s;
+
+	if ((rc = knob_duration(envp, "LOCUST_ECS_STOP_GRACE", 25000, 0, 3600000,
+				&cfg->stop_grace_ms, err, errlen)) ||
+	    (rc = knob_duration(envp, "LOCUST_ECS_RESTART_GRACE", 5000, 0, 3600000,
+				&cfg->restart_grace_ms, err, errlen)) ||
+	    (rc = knob_duration(envp, "LOCUST_ECS_MASTER_WAIT", 600000, 0, 7 * day,
+				&cfg->master_wait_ms, err, errlen)) ||
+	    (rc = knob_duration(envp, "LOCUST_ECS_PROBE_TIMEOUT", 1000, 10, 60000,
+				&cfg->probe_timeout_ms, err, errlen)) ||
+	    (rc = knob_duration(envp, "LOCUST_ECS_RECHECK_INTERVAL", 2000, 100, 3600000,
+				&cfg->recheck_ms, err, errlen)) ||
+	    (rc = knob_duration(envp, "LOCUST_ECS_REJOIN_WINDOW", 60000, 0, day,
+				&cfg->rejoin_window_ms, err, errlen)) ||
+	    (rc = knob_duration(envp, "LOCUST_ECS_HEALTH_TIMEOUT", 4000, 100, 60000,
+				&cfg->health_timeout_ms, err, errlen)) ||
+	    (rc = knob_duration(envp, "LOCUST_ECS_HEALTH_GRACE", 10000, 0, 3600000,
+				&cfg->health_grace_ms, err, errlen)))
+		return rc;
+	if ((rc = env_bool(envp, "LOCUST_ECS_CLEAN_STOP", &v, err, errlen)))
+		return rc;
+	cfg->clean_stop = v == 1;
+	if ((rc = knob_choice(envp, "LOCUST_ECS_LOG_FORMAT", fmts, "auto, json or text",
+			      LOGFMT_AUTO, &v, err, errlen)))
+		return rc;
+	cfg->log_format = (enum log_format)v;
+	if ((rc = knob_choice(envp, "LOCUST_ECS_LOG_LEVEL", lvls, "debug, info, warn or error",
+			      LOGLVL_INFO, &v, err, errlen)))
+		return rc;
+	cfg->log_level = (enum log_level)v;
+	if ((rc = knob_choice(envp, "LOCUST_ECS_PROBE", probes,
+			      "zmtp (a ZMQ handshake) or tcp (a plain connect)", PROBE_ZMTP, &v,
+			      err, errlen)))
+		return rc;
+	cfg->probe = (enum probe_kind)v;
+	if ((rc = knob_choice(envp, "LOCUST_ECS_METADATA", onoff, "on or off", 1, &cfg->metadata,
+			      err, errlen)))
+		return rc;
+
+	s = env(envp, "LOCUST_ECS_ENGINES");
+	cfg->engines = 0;
+	if (s && strcasecmp(s, "auto") != 0) {
+		long n;
+		if (parse_long(s, 1, 256, &n) < 0)
+			return fail(err, errlen, EXIT_CONFIG,
+				    "LOCUST_ECS_ENGINES=\"%s\" is not accepted: use auto (one per "
+				    "vCPU of the task) or a number from 1 to 256",
+				    show(s, sb, sizeof sb));
+		cfg->engines = (int)n;
+	}
+	s = env(envp, "LOCUST_ECS_DNS_SERVERS");
+	if (s && !valid_dns_servers(s))
+		return fail(err, errlen, EXIT_CONFIG,
+			    "LOCUST_ECS_DNS_SERVERS=\"%s\" is not accepted: use a comma-separated "
+			    "list of up to %d IP[:PORT] (IPv6 as [ADDR]:PORT), as in "
+			    "127.0.0.1:5353,10.0.0.2",
+			    show(s, sb, sizeof sb), CONFIG_MAX_DNS);
+	cfg->dns_servers = s;
+
+	s = env(envp, "LOCUST_ECS_STATE_DIR");
+	cfg->state_dir = s ? s : "/tmp/locust-ecs";
+	if (cfg->state_dir[0] != '/' || strlen(cfg->state_dir) > 200)
+		return fail(err, errlen, EXIT_CONFIG,
+			    "LOCUST_ECS_STATE_DIR=\"%s\" is not accepted: use an absolute "
+			    "directory path of at most 200 characters",
+			    show(cfg->state_dir, sb, sizeof sb));
+
+	s = env(envp, "LOCUST_ECS_HEALTH_MIN_WORKERS");
+	cfg->health_min_workers = -1;
+	if (s) {
+		long n;
+		if (parse_long(s, 0, 100000, &n) < 0)
+			return fail(err, errlen, EXIT_CONFIG,
+				    "LOCUST_ECS_HEALTH_MIN_WORKERS=\"%s\" is not accepted: use a "
+				    "number from 0 to 100000", show(s, sb, sizeof sb));
+		cfg->health_min_workers = (int)n;
+	}
+	s = env(envp, "LOCUST_ECS_HEALTH_MAX_FAIL_RATIO");
+	cfg->health_max_fail_ratio = -1;
+	if (s) {
+		char *end;
+		errno = 0;
+		double d = strtod(s, &end);
+		if (errno || *end || end == s || !(d >= 0.0 && d <= 1.0) ||
+		    !(isdigit((unsigned char)*s) || *s == '.'))
+			return fail(err, errlen, EXIT_CONFIG,
+				    "LOCUST_ECS_HEALTH_MAX_FAIL_RATIO=\"%s\" is not accepted: use "
+				    "a decimal from 0 to 1, as in 0.05", show(s, sb, sizeof sb));
+		cfg->health_max_fail_ratio = d;
+	}
+	return 0;
+}
+
+/* Leading options of the supervisor itself; the rest belongs to the engine. */
+static int parse_argv(struct config *cfg, int argc, char *const argv[], int *first,
+		      char *err, size_t errlen)
+{
+	int i = 1;
+	cfg->action = ACT_RUN;
+	for (; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0)
+			cfg->action = ACT_HELP;
+		else if (strcmp(argv[i], "--version") == 0)
+			cfg->action = ACT_VERSION;
+		else if (strcmp(argv[i], "--print-config") == 0)
+			cfg->action = ACT_PRINT_CONFIG;
+		else if (strcmp(argv[i], "--") == 0) {
+			i++;
+			break;
+		} else
+			break;
+	}
+	/* "locust -f x.py" as the command, a habit from images whose entrypoint was locust */
+	if (i < argc) {
+		const char *slash = strrchr(argv[i], '/');
+		if (strcmp(slash ? slash + 1 : argv[i], "locust") == 0)
+			i++;
+	}
+	*first = i;
+	(void)err;
+	(void)errlen;
+	return 0;
+}
+
+static char **dup_args(char *const *src, int n)
+{
+	char **a = calloc((size_t)n + 1, sizeof *a);
+	if (!a)
+		return NULL;
+	for (int i = 0; i < n; i++)
+		if (!(a[i] = strdup(src[i]))) {
+			words_free(a);
+			return NULL;
+		}
+	return a;
+}
+
+int config_parse(struct config *cfg, char *const envp[], int argc, char *const argv[],
+		 char *err, size_t errlen)
+{
+	struct argfacts f = {0};
+	const char *s;
+	int first, rc;
+	char why[128];
+
+	memset(cfg, 0, sizeof *cfg);
+	err[0] = '\0';
+	if ((rc = parse_argv(cfg, argc, argv, &first, err, errlen)))
+		return rc;
+	if (cfg->action == ACT_HELP || cfg->action == ACT_VERSION)
+		return 0;
+	cfg->nextra = argc - first;
+	if (!(cfg->extra = dup_args(argv + first, cfg->nextra)))
+		return fail(err, errlen, EXIT_SOFTWARE, "out of memory");
+	s = config_getenv(envp, "LOCUST_OPTS");
+	if (words_split(s ? s : "", &cfg->opts, &cfg->nopts, why, sizeof why) < 0)
+		return fail(err, errlen, EXIT_CONFIG,
+			    "LOCUST_OPTS %s: quote words with '...' or \"...\" in pairs, escape "
+			    "a single quote character as \\'", why);
+	if (!(cfg->spent = calloc((size_t)(cfg->nopts + cfg->nextra) + 1, sizeof *cfg->spent)))
+		return fail(err, errlen, EXIT_SOFTWARE, "out of memory");
+	if ((rc = scan_args(cfg, cfg->opts, &cfg->nopts, &f, "LOCUST_OPTS", err, errlen)) ||
+	    (rc = scan_args(cfg, cfg->extra, &cfg->nextra, &f, "the command", err, errlen)))
+		return rc;
+	if ((rc = parse_role(cfg, envp, &f, err, errlen)) ||
+	    (rc = parse_master(cfg, envp, &f, err, errlen)) ||
+	    (rc = parse_target(cfg, envp, &f, err, errlen)) ||
+	    (rc = parse_engine_facts(cfg, envp, &f, err, errlen)) ||
+	    (rc = parse_knobs(cfg, envp, err, errlen)))
+		return rc;
+	s = env(envp, "LOCUST_ECS_ENGINE");
+	cfg->engine = s ? s : "locust";
+	if (cfg->role != ROLE_WORKER)
+		cfg->engines = 1;
+	return 0;
+}
+
+int config_find_program(const char *name, const char *path, char *out, size_t outlen,
+			char *err, size_t errlen)
+{
+	int saw_noexec = 0;
+	if (strchr(name, '/')) {
+		snprintf(out, outlen, "%s", name);
+		if (access(name, X_OK) == 0) {
+			struct stat st;
+			if (stat(name, &st) == 0 && S_ISDIR(st.st_mode))
+				return fail(err, errlen, EXIT_NOEXEC, "is a directory");
+			return 0;
+		}
+		return fail(err, errlen, errno == ENOENT || errno == ENOTDIR ? EXIT_NOTFOUND
+									  : EXIT_NOEXEC,
+			    "%s", strerror(errno));
+	}
+	if (!path || !*path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (const char *p = path; p;) {
+		const char *colon = strchr(p, ':');
+		size_t dl = colon ? (size_t)(colon - p) : strlen(p);
+		struct stat st;
+		snprintf(out, outlen, "%.*s%s%s", (int)dl, p, dl ? "/" : "", name);
+		if (stat(out, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (access(out, X_OK) == 0)
+				return 0;
+			saw_noexec = 1;
+		}
+		p = colon ? colon + 1 : NULL;
+	}
+	return fail(err, errlen, saw_noexec ? EXIT_NOEXEC : EXIT_NOTFOUND, "%s",
+		    saw_noexec ? "found but not executable" : "not found in PATH");
+}
+
+int config_check_files(const struct config *cfg, char *const envp[], char *err, size_t errlen)
+{
+	char path[4096], why[256], sb[128];
+	int rc = config_find_program(cfg->engine, config_getenv(envp, "PATH"), path, sizeof path,
+				     why, sizeof why);
+	if (rc)
+		return fail(err, errlen, rc,
+			    "the engine \"%s\" (LOCUST_ECS_ENGINE, default locust) cannot be "
+			    "run: %s; install Locust or set LOCUST_ECS_ENGINE to its path",
+			    show(cfg->engine, sb, sizeof sb), why);
+	/* Locust takes a comma-separated list of files, directories or module names */
+	const char *p = cfg->locustfile;
+	while (p && *p) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		struct stat st;
+		snprintf(path, sizeof path, "%.*s", (int)n, p);
+		if (stat(path, &st) < 0) {
+			snprintf(path, sizeof path, "%.*s.py", (int)n, p);
+			if (stat(path, &st) < 0)
+				return fail(err, errlen, EXIT_CONFIG,
+					    "LOCUSTFILE_PATH=\"%s\": the locustfile \"%.*s\" does "
+					    "not exist: set LOCUSTFILE_PATH (or -f) to a file or "
+					    "directory in the image, default %s",
+					    show(cfg->locustfile, sb, sizeof sb), (int)n, p,
+					    DEFAULT_LOCUSTFILE);
+		}
+		p = comma ? comma + 1 : NULL;
+	}
+	return 0;
+}
+
+char **config_engine_argv(const struct config *cfg, const char *master_addr, int master_port)
+{
+	int max = cfg->nopts + cfg->nextra + 16, n = 0;
+	char **a = calloc((size_t)max, sizeof *a);
+	char port[16];
+	if (!a)
+		return NULL;
+#define ADD(s) do { if (!(a[n++] = strdup(s))) goto nomem; } while (0)
+	ADD(cfg->engine);
+	ADD("-f");
+	ADD(cfg->locustfile);
+	if (cfg->target_url) {
+		ADD("-H");
+		ADD(cfg->target_url);
+	}
+	if (cfg->role == ROLE_MASTER)
+		ADD("--master");
+	if (cfg->role == ROLE_WORKER) {
+		ADD("--worker");
+		if (master_addr) {
+			snprintf(port, sizeof port, "%d", master_port);
+			ADD("--master-host");
+			ADD(master_addr);
+			ADD("--master-port");
+			ADD(port);
+		}
+	}
+	for (int i = 0; i < cfg->nopts; i++)
+		ADD(cfg->opts[i]);
+	for (int i = 0; i < cfg->nextra; i++)
+		ADD(cfg->extra[i]);
+#undef ADD
+	return a;
+nomem:
+	words_free(a);
+	return NULL;
+}
+
+void config_free_argv(char **argv)
+{
+	words_free(argv);
+}
+
+void config_free(struct config *cfg)
+{
+	words_free(cfg->opts);
+	words_free(cfg->extra);
+	words_free(cfg->spent);
+	for (int i = 0; i < cfg->nowned; i++)
+		free(cfg->owned[i]);
+	memset(cfg, 0, sizeof *cfg);
+}

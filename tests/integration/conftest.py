@@ -1,0 +1,250 @@
+"""Shared helpers of the integration tests: real binaries, real Locust, every process ended."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("LE_BUILD", os.path.join(ROOT, "build"))
+ENTRY = os.path.join(BUILD, "locust-entrypoint")
+HEALTH = os.path.join(BUILD, "locust-healthcheck")
+PY = "/usr/bin/python3"
+LOCUST = "/usr/bin/locust"
+
+# Debian's python3-locust 2.12.1 has an empty version string, which a master rejects
+# from a worker; the shim sets it (DESIGN.md). Images FROM locustio/locust need none.
+LOCUSTFILE = '''
+import locust.runners as r
+r.__version__ = r.__version__ or "2.12.1"
+from locust import HttpUser, task, constant
+
+class WebsiteUser(HttpUser):
+    wait_time = constant(0.05)
+
+    @task
+    def index(self):
+        self.client.get("/")
+'''
+
+
+def free_port(host="127.0.0.1"):
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def wait_for(pred, timeout=10.0, every=0.05, what="condition"):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def port_open(host, port):
+    try:
+        with socket.create_connection((host, port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def get_json(url, timeout=2.0, auth=None):
+    req = urllib.request.Request(url)
+    if auth:
+        import base64
+        req.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return json.loads(r.read())
+
+
+def read_log(path):
+    """The supervisor's JSON lines (others, such as Locust's, are skipped)."""
+    out = []
+    try:
+        with open(path, "rb") as f:
+            for line in f:
+                try:
+                    o = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(o, dict) and "event" in o:
+                    out.append(o)
+    except FileNotFoundError:
+        pass
+    return out
+
+
+class Proc:
+    """A process we started: its own process group, output to files, ended by pid."""
+
+    def __init__(self, argv, env=None, cwd=None, logdir=None, name="proc", stdin=None):
+        self.name = name
+        self.out = os.path.join(logdir, f"{name}.out")
+        self.err = os.path.join(logdir, f"{name}.err")
+        self._o = open(self.out, "wb")
+        self._e = open(self.err, "wb")
+        self.p = subprocess.Popen(argv, env=env, cwd=cwd, stdout=self._o, stderr=self._e,
+                                  stdin=stdin if stdin is not None else subprocess.DEVNULL,
+                                  start_new_session=True)
+        self.pid = self.p.pid
+
+    def wait(self, timeout):
+        try:
+            return self.p.wait(timeout)
+        finally:
+            pass
+
+    def poll(self):
+        return self.p.poll()
+
+    def signal(self, sig):
+        if self.p.poll() is None:
+            os.kill(self.pid, sig)
+
+    def stderr(self):
+        with open(self.err, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def stdout(self):
+        with open(self.out, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def log(self):
+        return read_log(self.err)
+
+    def events(self):
+        return [o["event"] for o in self.log()]
+
+    def kill(self):
+        if self.p.poll() is None:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                self.p.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+        self._o.close()
+        self._e.close()
+
+
+class Procs:
+    def __init__(self, logdir):
+        self.logdir = logdir
+        self.all = []
+        self.n = 0
+
+    def start(self, argv, env=None, name=None, **kw):
+        self.n += 1
+        p = Proc(argv, env=env, logdir=self.logdir, name=name or f"p{self.n}", **kw)
+        self.all.append(p)
+        return p
+
+    def cleanup(self):
+        for p in reversed(self.all):
+            p.kill()
+
+
+@pytest.fixture
+def procs(tmp_path):
+    ps = Procs(str(tmp_path))
+    yield ps
+    ps.cleanup()
+
+
+@pytest.fixture
+def locustfile(tmp_path):
+    p = tmp_path / "locustfile.py"
+    p.write_text(LOCUSTFILE)
+    return str(p)
+
+
+def base_env(tmp_path, **extra):
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "LOCUST_ECS_STATE_DIR": str(tmp_path / "state"),
+        "LOCUST_ECS_LOG_FORMAT": "json",
+        "LOCUST_ECS_METADATA": "off",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+@pytest.fixture
+def http_target(procs, tmp_path):
+    """A real HTTP server on loopback: the load test's target."""
+    port = free_port()
+    d = tmp_path / "www"
+    d.mkdir()
+    (d / "index.html").write_text("ok\n")
+    procs.start([PY, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+                 "--directory", str(d)], name="target")
+    wait_for(lambda: port_open("127.0.0.1", port), 10, what="the HTTP target")
+    return f"http://127.0.0.1:{port}"
+
+
+def start_master(procs, locustfile, bind="127.0.0.1", port=None, web_port=None,
+                 extra=(), name="master", env=None):
+    """A real Locust master on bind:port with its web UI on bind:web_port."""
+    port = port or free_port(bind)
+    web_port = web_port or free_port(bind)
+    argv = [LOCUST, "-f", locustfile, "--master", "--master-bind-host", bind,
+            "--master-bind-port", str(port), "--web-host", bind, "--web-port",
+            str(web_port), *extra]
+    p = procs.start(argv, env=env or {"PATH": "/usr/bin:/bin", "HOME": "/tmp"}, name=name)
+    wait_for(lambda: port_open(bind, port), 15, what=f"master port {bind}:{port}")
+    p.port = port
+    p.web_port = web_port
+    p.bind = bind
+    return p
+
+
+def workers_of(master, states=("ready", "running", "spawning")):
+    """Workers the master lists as connected (Locust 2.12 has no worker_count)."""
+    try:
+        d = get_json(f"http://{master.bind}:{master.web_port}/stats/requests")
+    except OSError:
+        return []
+    return [w for w in d.get("workers", []) if w.get("state") in states]
+
+
+def children_of(pid):
+    """Pids whose parent is pid (from /proc)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                s = f.read()
+        except OSError:
+            continue
+        ppid = int(s[s.rindex(")") + 2:].split()[1])
+        if ppid == pid:
+            out.append(int(d))
+    return out
+
+
+def descendants_of(pid):
+    seen, todo = [], [pid]
+    while todo:
+        for c in children_of(todo.pop()):
+            seen.append(c)
+            todo.append(c)
+    return seen
