@@ -25,9 +25,10 @@ LDFLAGS   += -pie -Wl,-z,relro,-z,now
 # entrypoint modules; the health check links the shared ones from here, never a copy
 EP_SRCS   := $(wildcard entrypoint/*.c)
 EP_OBJS   := $(EP_SRCS:%.c=$(BUILD)/%.o)
-LIB_OBJS  := $(filter-out $(BUILD)/entrypoint/main.o,$(EP_OBJS))
 HC_SRCS   := $(wildcard healthcheck/*.c)
 HC_OBJS   := $(HC_SRCS:%.c=$(BUILD)/%.o)
+# everything but the two main()s: what unit tests and fuzz replays link
+LIB_OBJS  := $(filter-out $(BUILD)/entrypoint/main.o $(BUILD)/healthcheck/main.o,$(EP_OBJS) $(HC_OBJS))
 HC_SHARED := $(addprefix $(BUILD)/entrypoint/,config.o words.o log.o state.o supervise.o probe.o)
 UT_SRCS   := $(wildcard tests/unit/test_*.c)
 UT_BINS   := $(UT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -78,7 +79,7 @@ fuzz:
 	@mkdir -p build-fuzz
 	@set -e; for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); \
 	  clang -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -D_GNU_SOURCE -Ientrypoint \
-	    -o build-fuzz/$$n $$f $(filter-out entrypoint/main.c,$(EP_SRCS)) $(PKG_LIBS); \
+	    -o build-fuzz/$$n $$f $(filter-out entrypoint/main.c healthcheck/main.c,$(EP_SRCS) $(HC_SRCS)) $(PKG_LIBS); \
 	  mkdir -p build-fuzz/corpus-$$n; \
 	  build-fuzz/$$n -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus-$$n tests/fuzz/corpus/$$n; done
 
