@@ -332,7 +332,8 @@ static int scan_args(struct config *cfg, char **args, int *n, struct argfacts *f
 			continue;
 		}
 		if (s->takes_value && (!val || !*val))
-			return fail(err, errlen, EXIT_USAGE, "%s: option %s needs a value", src,
+			return fail(err, errlen, EXIT_USAGE, "%s: option %s%s%s needs a value",
+				    src, s->shortname ? s->shortname : "", s->shortname ? "/" : "",
 				    s->longname);
 		switch (s->id) {
 		case OPT_FILE: f->file = val; break;

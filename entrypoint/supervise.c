@@ -75,7 +75,7 @@ unsigned long long sup_start_ticks(pid_t pid)
 	if (!p)
 		return 0;
 	p++;
-	for (int field = 2; field < 22 && p; field++)
+	for (int field = 3; field < 22 && p; field++)
 		p = strchr(p + 1, ' ');
 	if (p)
 		v = strtoull(p + 1, NULL, 10);

@@ -1,0 +1,92 @@
+#!/usr/bin/python3
+"""A stand-in engine for supervisor tests: behaviour chosen by FAKE_MODE."""
+import os
+import signal
+import sys
+import time
+
+mode = os.environ.get("FAKE_MODE", "exit")
+arg = os.environ.get("FAKE_ARG", "0")
+out = os.environ.get("FAKE_OUT")
+
+
+def note(line):
+    if out:
+        with open(out, "a") as f:
+            f.write(line + "\n")
+
+
+def orphan(sleep_s, tag):
+    """Double fork: the grandchild is re-parented to the supervisor."""
+    pid = os.fork()
+    if pid == 0:
+        if os.fork() == 0:
+            time.sleep(sleep_s)
+            if tag:
+                note(f"{tag} {os.getpid()} ppid {os.getppid()}")
+            os._exit(0)
+        os._exit(0)
+    os.waitpid(pid, 0)
+
+
+note("argv " + " ".join(sys.argv[1:]))
+if mode == "exit":
+    sys.exit(int(arg))
+elif mode == "signal":
+    os.kill(os.getpid(), int(arg))
+    time.sleep(5)
+elif mode == "record":
+    # every signal a user can send, recorded by the engine and by a child in its group
+    sigs = [s for s in signal.Signals if s not in (signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD)]
+
+    def handler(n, _):
+        note(f"{os.getpid()} got {signal.Signals(n).name}")
+        if n == signal.SIGTERM:
+            os._exit(0)
+
+    child = os.fork()
+    for s in sigs:
+        try:
+            signal.signal(s, handler)
+        except (OSError, ValueError):
+            pass
+    if child == 0:
+        note(f"child {os.getpid()} pgid {os.getpgid(0)}")
+    else:
+        note(f"parent {os.getpid()} pgid {os.getpgid(0)}")
+    while True:
+        time.sleep(0.05)
+elif mode == "ignore-term":
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    note("ignoring TERM")
+    while True:
+        time.sleep(0.05)
+elif mode == "orphans":
+    for _ in range(int(arg)):
+        orphan(0.3, "orphan")
+    time.sleep(float(os.environ.get("FAKE_LINGER", "1.0")))
+    sys.exit(0)
+elif mode == "storm":
+    # many children exiting at once, after the engine itself is gone
+    n = int(arg)
+    start = time.time() + 1.0
+    for _ in range(n):
+        if os.fork() == 0:
+            time.sleep(max(0.0, start - time.time()))
+            os._exit(0)
+    sys.exit(int(os.environ.get("FAKE_CODE", "7")))
+elif mode == "drain":
+    orphan(float(arg), "drained")
+    sys.exit(0)
+elif mode == "inspect":
+    fds = sorted(int(x) for x in os.listdir("/proc/self/fd"))
+    with open("/proc/self/status") as f:
+        st = {k: v.strip() for k, v in (l.split(":", 1) for l in f if ":" in l)}
+    note(f"fds {fds}")
+    note(f"SigBlk {st['SigBlk']} SigIgn {st['SigIgn']}")
+    note(f"pgid {os.getpgid(0)} pid {os.getpid()}")
+    sys.exit(0)
+elif mode == "sleep":
+    note("sleeping")
+    time.sleep(float(arg))
+    sys.exit(0)
