@@ -241,7 +241,8 @@ static void on_lookup_failed(struct sup *s, const struct resolve_result *r, long
 			  "'DnsProperties={SOA={TTL=15}}') and the service's records with a low "
 			  "TTL", s->cfg.master_host);
 	}
-	if (now - s->last_wait_log >= WAIT_LOG_EVERY_MS || s->last_res.status != r->status) {
+	if (now - s->last_wait_log >= WAIT_LOG_EVERY_MS || s->last_res.status != r->status ||
+	    !s->last_res.error[0]) {
 		log_info("dns.retry", "looking up %s: %s; retrying", s->cfg.master_host, r->error);
 		s->last_wait_log = now;
 	}
@@ -270,11 +271,12 @@ static void on_lookup(struct sup *s, const struct resolve_result *r, long long n
 		probe_candidates(s, r);
 		return;
 	}
-	s->last_res = *r;
 	if (!ok) {
 		on_lookup_failed(s, r, now);
+		s->last_res = *r;
 		return;
 	}
+	s->last_res = *r;
 	if (s->phase == PH_RESOLVING) {
 		log_info("dns.resolved", "%s -> %s%s (port %d)", s->cfg.master_host, r->addrs[0],
 			 r->naddr > 1 ? " and more" : "", master_port(s, r));
@@ -713,21 +715,6 @@ static void version(void)
 	       ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH, ares_version(NULL));
 }
 
-/* Secrets are shown as "***": --web-auth values, passwords in URLs. */
-static json_t *redacted_argv(char **argv)
-{
-	json_t *a = json_array();
-	for (int i = 0; argv[i]; i++) {
-		const char *v = argv[i];
-		if (i > 0 && strcmp(argv[i - 1], "--web-auth") == 0)
-			v = "***";
-		else if (strncmp(v, "--web-auth=", 11) == 0)
-			v = "--web-auth=***";
-		json_array_append_new(a, json_string(v));
-	}
-	return a;
-}
-
 static json_t *redacted_url(const char *u)
 {
 	const char *at, *scheme;
@@ -741,6 +728,25 @@ static json_t *redacted_url(const char *u)
 		return json_string(u);
 	snprintf(buf, sizeof buf, "%.*s***@%s", (int)(scheme + 3 - u), u, at + 1);
 	return json_string(buf);
+}
+
+/* Secrets are shown as "***": --web-auth values, passwords in URLs. */
+static json_t *redacted_argv(char **argv)
+{
+	json_t *a = json_array();
+	for (int i = 0; argv[i]; i++) {
+		const char *v = argv[i];
+		if (i > 0 && strcmp(argv[i - 1], "--web-auth") == 0)
+			v = "***";
+		else if (strncmp(v, "--web-auth=", 11) == 0)
+			v = "--web-auth=***";
+		else if (strstr(v, "://")) {
+			json_array_append_new(a, redacted_url(v));
+			continue;
+		}
+		json_array_append_new(a, json_string(v));
+	}
+	return a;
 }
 
 static int print_config(struct sup *s)
@@ -759,6 +765,7 @@ static int print_config(struct sup *s)
 		"engine_argv", argv ? redacted_argv(argv) : json_null(),
 		"metadata", metadata_to_json(&s->meta));
 	json_object_set_new(doc, "role_source", json_string(c->role_source));
+	json_object_set_new(doc, "engine_count", json_integer(s->neng)); /* "auto" resolved */
 	if (c->role == ROLE_WORKER) {
 		const char *how = resolve_is_literal(c->master_host) ? "IP literal, no DNS"
 				  : c->master_is_srv ? "DNS SRV record, then A/AAAA of its target"

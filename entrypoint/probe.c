@@ -29,6 +29,7 @@ struct probe {
 	/* zmtp */
 	void *sock, *mon;
 	int tcp_connected;
+	int handshake_failed;
 	/* tcp */
 	int fd;
 	long long attempt_end, next_attempt;
@@ -188,14 +189,16 @@ static void zmtp_event(struct probe *p, unsigned ev, uint32_t value)
 {
 	switch (ev) {
 	case ZMQ_EVENT_CONNECTED:
-		p->tcp_connected = 1;
+		p->tcp_connected = 1; /* this round reached the port */
 		break;
 	case ZMQ_EVENT_CONNECT_RETRIED:
-		if (!p->tcp_connected)
+		if (!p->tcp_connected) {
 			snprintf(p->error, sizeof p->error,
 				 "connection refused, unreachable or timed out after %ld ms",
 				 p->timeout_ms);
-		p->failures++;
+			p->failures++;
+		}
+		p->tcp_connected = 0;
 		break;
 	case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
 		p->state = PROBE_UP;
@@ -212,16 +215,19 @@ static void zmtp_event(struct probe *p, unsigned ev, uint32_t value)
 			 ev == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ? zmq_strerror((int)value)
 								    : "protocol error");
 		p->failures++;
+		p->handshake_failed = 1;
 		break;
 	case ZMQ_EVENT_DISCONNECTED:
 		if (p->state == PROBE_UP) {
 			p->state = PROBE_DOWN;
 			snprintf(p->error, sizeof p->error, "the master closed the connection");
-		} else if (!p->error[0]) {
+		} else if (!p->handshake_failed) {
 			snprintf(p->error, sizeof p->error,
-				 "the port accepted and closed the connection: not a ZMQ peer");
+				 "the port accepted and closed the connection before a ZMTP "
+				 "handshake: not a ZMQ peer");
+			p->failures++;
 		}
-		p->tcp_connected = 0;
+		p->handshake_failed = 0;
 		break;
 	default:
 		break;

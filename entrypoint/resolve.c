@@ -23,6 +23,58 @@ int resolve_is_literal(const char *s)
 	return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
 }
 
+/* "options timeout:N attempts:N" as in resolv.conf(5), in the file and in RES_OPTIONS
+ * (which wins). c-ares's own defaults (5 s, 4 tries, doubling) would let one lookup of a
+ * silent server run for a minute; ours are glibc's attempts with a shorter timeout. */
+static void scan_options(const char *text, int *timeout_ms, int *tries)
+{
+	for (const char *p = text; p && *p; p++) {
+		long v;
+		char *end;
+		if (strncmp(p, "timeout:", 8) == 0) {
+			v = strtol(p + 8, &end, 10);
+			if (end != p + 8 && v >= 1 && v <= 30)
+				*timeout_ms = (int)v * 1000;
+		} else if (strncmp(p, "attempts:", 9) == 0) {
+			v = strtol(p + 9, &end, 10);
+			if (end != p + 9 && v >= 1 && v <= 5)
+				*tries = (int)v;
+		}
+	}
+}
+
+void resolve_options(const char *resolv_conf, const char *res_options, int *timeout_ms,
+		     int *tries)
+{
+	*timeout_ms = 2000;
+	*tries = 2;
+	for (const char *line = resolv_conf; line && *line;) {
+		const char *nl = strchr(line, '\n');
+		if (strncmp(line, "options", 7) == 0 && (line[7] == ' ' || line[7] == '\t')) {
+			char buf[512];
+			size_t n = nl ? (size_t)(nl - line) : strlen(line);
+			snprintf(buf, sizeof buf, "%.*s", (int)(n < sizeof buf ? n : sizeof buf - 1),
+				 line);
+			scan_options(buf, timeout_ms, tries);
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	scan_options(res_options, timeout_ms, tries);
+}
+
+static const char *read_resolv_conf(void)
+{
+	static char buf[8192];
+	FILE *f = fopen("/etc/resolv.conf", "re");
+	size_t n = 0;
+	if (f) {
+		n = fread(buf, 1, sizeof buf - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
 struct resolver *resolve_new(const char *servers, char *err, size_t errlen)
 {
 	struct resolver *r = calloc(1, sizeof *r);
@@ -32,8 +84,14 @@ struct resolver *resolve_new(const char *servers, char *err, size_t errlen)
 		return NULL;
 	}
 	st = ares_library_init(ARES_LIB_INIT_ALL);
-	if (st == ARES_SUCCESS)
-		st = ares_init(&r->ch);
+	if (st == ARES_SUCCESS) {
+		/* NOCHECKRESP: a SERVFAIL or REFUSED is reported as such (and retried by our
+		 * backoff) rather than as "could not contact DNS servers" */
+		struct ares_options o = {.flags = ARES_FLAG_NOCHECKRESP};
+		resolve_options(read_resolv_conf(), getenv("RES_OPTIONS"), &o.timeout, &o.tries);
+		st = ares_init_options(&r->ch, &o, ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS |
+							  ARES_OPT_TRIES);
+	}
 	if (st == ARES_SUCCESS && servers)
 		st = ares_set_servers_ports_csv(r->ch, servers);
 	if (st != ARES_SUCCESS) {

@@ -36,6 +36,10 @@ void resolve_process(struct resolver *r, const struct pollfd *pfd, int n);
 /* 1 and the result once the lookup ended (once per lookup), else 0. */
 int resolve_take(struct resolver *r, struct resolve_result *out);
 
+/* Timeout and tries from resolv.conf's text and RES_OPTIONS (either may be NULL). */
+void resolve_options(const char *resolv_conf, const char *res_options, int *timeout_ms,
+		     int *tries);
+
 /* 1 when s is an IPv4 or IPv6 literal. */
 int resolve_is_literal(const char *s);
 

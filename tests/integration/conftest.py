@@ -248,3 +248,47 @@ def descendants_of(pid):
             seen.append(c)
             todo.append(c)
     return seen
+
+
+class Dnsmasq:
+    """A real DNS server on loopback standing in for Cloud Map: records in a hosts file,
+    changed during a test and reloaded with SIGHUP."""
+
+    def __init__(self, procs, tmp_path, domain="locust", srv=()):
+        import shutil
+        exe = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
+        self.port = free_port()
+        self.hosts = tmp_path / "cloudmap.hosts"
+        self.hosts.write_text("")
+        argv = [exe, "--no-daemon", "--no-resolv", "--no-hosts", "--bind-interfaces",
+                "--listen-address=127.0.0.1", f"--port={self.port}", "--user=root",
+                f"--addn-hosts={self.hosts}", "--local-ttl=1", "--neg-ttl=1",
+                f"--local=/{domain}/", "--log-facility=-", "--pid-file="]
+        for owner, target, port in srv:
+            argv.append(f"--srv-host={owner},{target},{port}")
+        self.proc = procs.start(argv, name="dnsmasq")
+        self.servers = f"127.0.0.1:{self.port}"
+        wait_for(self._answers, 10, what="dnsmasq")
+
+    def _answers(self):
+        import socket as s
+        q = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x04ping\x06locust\x00\x00\x01\x00\x01"
+        with s.socket(s.AF_INET, s.SOCK_DGRAM) as u:
+            u.settimeout(0.2)
+            try:
+                u.sendto(q, ("127.0.0.1", self.port))
+                return u.recv(512)[:2] == b"\x12\x34"
+            except OSError:
+                return False
+
+    def set(self, records):
+        """records: {name: [address, ...]}; replaces every record, then reloads."""
+        lines = [f"{a} {n}" for n, addrs in records.items() for a in addrs]
+        self.hosts.write_text("\n".join(lines) + "\n")
+        os.kill(self.proc.pid, signal.SIGHUP)
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def dns(procs, tmp_path):
+    return Dnsmasq(procs, tmp_path)
