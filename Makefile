@@ -69,10 +69,11 @@ integration: $(PROGS)
 # The README's test command: every test, unit and integration.
 test: all unit integration
 
+# The whole suite with AddressSanitizer (leaks included) and UBSan: any finding fails.
 asan:
+	ASAN_OPTIONS=detect_leaks=1:exitcode=99 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
-		HARDEN="-fPIE" LDFLAGS="-fsanitize=address,undefined" \
-		ASAN_OPTIONS=detect_leaks=1 test
+		HARDEN="-fPIE" LDFLAGS="-fsanitize=address,undefined" test
 
 FUZZ_SECONDS ?= 60
 fuzz:
@@ -86,21 +87,24 @@ fuzz:
 bench: $(PROGS)
 	LE_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/bench.py
 
-demo: $(PROGS)
-	@command -v locust >/dev/null 2>&1 && [ -x /usr/bin/python3 ] || $(MAKE) deps
+demo:
+	@bash .ci/deps
+	$(MAKE) all
 	LE_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/demo.py
+
+# ECS JSON for every flow with its placeholders filled, in $(BUILD)/taskdefs:
+# make taskdefs ACCOUNT_ID=... REGION=... (values from the command line or the environment;
+# taskdefs/render.py --list names them; ONLY=cloudmap-namespace renders just that file).
+taskdefs:
+	$(PYTHON) taskdefs/render.py --out $(BUILD)/taskdefs $(if $(ONLY),--only '$(ONLY)')
 
 install: $(PROGS)
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)/
 
-# Every Debian package that building, testing and the demo need.
-DEB_PKGS := build-essential pkg-config libcurl4-openssl-dev libjansson-dev libzmq3-dev \
-            libc-ares-dev python3 python3-pytest python3-locust dnsmasq-base nginx-light \
-            iproute2 util-linux procps tini curl ca-certificates clang valgrind
+# Every Debian package that building, testing and the demo need (the list is in .ci/deps).
 deps:
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_PKGS)
+	bash .ci/deps
 
 clean:
 	rm -rf build build-asan build-fuzz
