@@ -848,6 +848,13 @@ static int prepare(struct sup *s, int argc, char **argv)
 	return -1;
 }
 
+static int stop_pending(void)
+{
+	sigset_t pend;
+	return sigpending(&pend) == 0 &&
+	       (sigismember(&pend, SIGTERM) == 1 || sigismember(&pend, SIGINT) == 1);
+}
+
 static int run(struct sup *s)
 {
 	char err[300];
@@ -865,8 +872,15 @@ static int run(struct sup *s)
 	log_info("start", "locust-ecs %s: role %s, %d engine%s, pid %d%s", LE_VERSION,
 		 config_role_name(s->cfg.role), s->neng, s->neng > 1 ? "s" : "", (int)getpid(),
 		 getpid() == 1 ? " (init)" : " (subreaper)");
-	if (s->cfg.role != ROLE_WORKER)
-		return start_all(s) ? EXIT_NOTFOUND : loop(s);
+	if (stop_pending()) {
+		/* a stop that came during the metadata fetch: start nothing, the loop ends us */
+		set_phase(s, PH_STARTING);
+		return loop(s);
+	}
+	if (s->cfg.role != ROLE_WORKER) {
+		int rc = start_all(s);
+		return rc ? rc : loop(s);
+	}
 	s->zctx = probe_context();
 	s->res = resolve_new(s->cfg.dns_servers, err, sizeof err);
 	if (!s->zctx || !s->res) {

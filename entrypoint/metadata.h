@@ -32,9 +32,11 @@ int metadata_parse_task(const char *buf, size_t len, struct ecs_meta *m);
 int metadata_parse_container(const char *buf, size_t len, struct ecs_meta *m);
 
 /* Fetches both documents when ECS_CONTAINER_METADATA_URI_V4 (else _URI, v3) is set in
- * envp; does nothing without them. Bounded (short timeouts, few retries, capped body,
- * no proxy) and gives up at once when SIGTERM or SIGINT is pending (sigpending(); the
- * signal stays for the signalfd; sfd is unused then). Failures are warnings, logged once. */
+ * envp; does nothing without them. Bounded (500 ms connect, 2 s per request, a few
+ * retries with backoff, 4 s in all, body capped at 1 MiB, no proxy, no redirect) and gives
+ * up at once when SIGTERM or SIGINT is pending (sigpending(); the signal stays for the
+ * signalfd, which is only polled to wake up, never read; sfd may be -1). Failures are
+ * warnings, logged once per document, the first kept in m->warning. m is reset first. */
 void metadata_fetch(char *const envp[], struct ecs_meta *m, int sfd);
 
 /* Engines for a worker task with LOCUST_ECS_ENGINES=auto: floor of the task's vCPUs
@@ -42,7 +44,8 @@ void metadata_fetch(char *const envp[], struct ecs_meta *m, int sfd);
  * cpu.cfs_quota_us / cpu.cfs_period_us; floor, minimum 1), else the online CPUs. */
 int metadata_engines_auto(const struct ecs_meta *m, const char *cgroup_root);
 
-/* What was read, for --print-config (null when nothing). */
+/* What was read, for --print-config: null when no endpoint was configured, else an
+ * object ("read": false and the "warning" when nothing could be read). */
 json_t *metadata_to_json(const struct ecs_meta *m);
 
 #endif

@@ -221,9 +221,10 @@ int resolve_pollfds(struct resolver *r, struct pollfd *pfd, int max)
 	int bits = ares_getsock(r->ch, socks, ARES_GETSOCK_MAXNUM), n = 0;
 	for (int i = 0; i < ARES_GETSOCK_MAXNUM && n < max; i++) {
 		short ev = 0;
-		if (ARES_GETSOCK_READABLE(bits, i))
+		/* c-ares's own macros shift a signed 1 into the sign bit for the last socket */
+		if ((unsigned)bits & (1u << i))
 			ev |= POLLIN;
-		if (ARES_GETSOCK_WRITABLE(bits, i))
+		if ((unsigned)bits & (1u << (i + ARES_GETSOCK_MAXNUM)))
 			ev |= POLLOUT;
 		if (!ev)
 			continue;
