@@ -92,8 +92,11 @@ static void save_state(struct sup *s)
 		.master_port = s->port, .engines = s->eng, .nengines = s->neng,
 		.restarts = s->restarts, .last_reason = s->last_reason[0] ? s->last_reason : NULL,
 	};
-	if (s->wait_deadline && (s->phase == PH_RESOLVING || s->phase == PH_WAITING))
-		si.wait_deadline = state_wall_ms() + (s->wait_deadline - sup_now_ms());
+	/* the health check reads one deadline: the master wait, or the rejoin window */
+	long long dl = s->phase == PH_REJOINING ? s->rejoin_deadline
+		       : s->phase == PH_RESOLVING || s->phase == PH_WAITING ? s->wait_deadline : 0;
+	if (dl)
+		si.wait_deadline = state_wall_ms() + (dl - sup_now_ms());
 	if (state_write(s->cfg.state_dir, &si, err, sizeof err) < 0) {
 		log_warnx("state", "%s; the health check cannot see this supervisor", err);
 		s->state_ok = 0;
@@ -218,15 +221,19 @@ static void schedule_resolve(struct sup *s, long long now)
 	s->resolve_backoff = b * 2 > RESOLVE_BACKOFF_MAX_MS ? RESOLVE_BACKOFF_MAX_MS : b * 2;
 }
 
-static void begin_search(struct sup *s, long long now, int new_deadline)
+/* Looks for a master again: in PH_RESOLVING with a fresh master-wait deadline, or in
+ * PH_REJOINING (after a quit) until the rejoin window closes. */
+static void begin_search(struct sup *s, long long now, enum phase phase)
 {
 	drop_candidates(s);
 	s->resolve_backoff = 0;
 	s->next_resolve = now;
-	if (new_deadline)
+	if (phase == PH_REJOINING)
+		s->rejoin_deadline = now + s->cfg.rejoin_window_ms;
+	else
 		s->wait_deadline = s->cfg.master_wait_ms ? now + s->cfg.master_wait_ms : 0;
 	s->last_wait_log = now;
-	set_phase(s, PH_RESOLVING);
+	set_phase(s, phase);
 }
 
 static void on_lookup_failed(struct sup *s, const struct resolve_result *r, long long now)
@@ -471,9 +478,7 @@ static void after_reap(struct sup *s, int children_left, long long now)
 				 s->addr, s->cfg.rejoin_window_ms);
 			snprintf(s->quit_addr, sizeof s->quit_addr, "%s", s->addr);
 			drop_watch(s);
-			begin_search(s, now, 0);
-			s->rejoin_deadline = now + s->cfg.rejoin_window_ms;
-			set_phase(s, PH_REJOINING);
+			begin_search(s, now, PH_REJOINING);
 		}
 	}
 	(void)children_left;
@@ -612,7 +617,7 @@ static int step(struct sup *s, long long now)
 			return start_all(s) ? EXIT_SOFTWARE : -1;
 		}
 		drop_watch(s);
-		begin_search(s, now, 1);
+		begin_search(s, now, PH_RESOLVING);
 		break;
 	case PH_DRAINING:
 	case PH_STOPPING:
@@ -887,7 +892,7 @@ static int run(struct sup *s)
 		log_error("start", "%s", s->res ? "unable to create a ZMQ context" : err);
 		return EXIT_SOFTWARE;
 	}
-	begin_search(s, now, 1);
+	begin_search(s, now, PH_RESOLVING);
 	return loop(s);
 }
 

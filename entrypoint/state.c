@@ -62,14 +62,15 @@ static json_t *build(const struct state_info *si)
 	}
 	json_t *doc = json_pack(
 		"{s:i, s:i, s:I, s:s, s:s, s:I, s:I, s:o, s:i, s:s?,"
-		" s:{s:i, s:b, s:b}, s:i,"
+		" s:{s:i, s:b, s:b, s:s?}, s:i,"
 		" s:{s:i, s:f, s:I, s:I}}",
 		"version", STATE_VERSION, "pid", (int)getpid(), "pid_start_ticks",
 		(json_int_t)sup_start_ticks(getpid()), "role", config_role_name(c->role), "phase",
 		si->phase, "phase_since", (json_int_t)si->phase_since, "started",
 		(json_int_t)si->started, "engines", engines, "restarts", si->restarts,
 		"last_restart_reason", si->last_reason,
-		"web", "port", c->web_port, "tls", c->web_tls, "headless", c->headless,
+		"web", "port", c->web_port, "tls", c->web_tls, "headless", c->headless, "host",
+		c->web_host,
 		"master_bind_port", c->master_bind_port,
 		"health", "min_workers", c->health_min_workers, "max_fail_ratio",
 		c->health_max_fail_ratio, "grace_ms", (json_int_t)c->health_grace_ms,
@@ -191,6 +192,7 @@ int state_parse(const char *buf, size_t len, struct state_view *out, char *err, 
 	out->wait_deadline = get_int(m, "wait_deadline", 0);
 	json_t *w = json_object_get(doc, "web");
 	out->web_port = (int)get_int(w, "port", 8089);
+	copy_str(w, "host", out->web_host, sizeof out->web_host);
 	out->web_tls = json_is_true(json_object_get(w, "tls"));
 	out->headless = json_is_true(json_object_get(w, "headless"));
 	out->master_bind_port = (int)get_int(doc, "master_bind_port", 5557);
@@ -214,6 +216,8 @@ int state_parse(const char *buf, size_t len, struct state_view *out, char *err, 
 		v->pid = (int)get_int(e, "pid", 0);
 		v->start_ticks = (unsigned long long)get_int(e, "start_ticks", 0);
 		v->started = get_int(e, "started", 0);
+		v->restarts = (int)get_int(e, "restarts", 0);
+		v->last_status = (int)get_int(e, "last_status", -1);
 	}
 	rc = 0;
 out:

@@ -39,6 +39,8 @@ struct state_engine_view {
 	int pid;
 	unsigned long long start_ticks;
 	long long started;
+	int restarts;
+	int last_status;          /* -1 when the engine has not ended yet */
 };
 struct state_view {
 	int version;
@@ -56,6 +58,7 @@ struct state_view {
 	int restarts;
 	char last_reason[200];
 	int web_port;
+	char web_host[256];       /* --web-host / LOCUST_WEB_HOST, "" when unset */
 	int web_tls;
 	int headless;
 	int master_bind_port;

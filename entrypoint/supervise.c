@@ -57,29 +57,41 @@ int sup_code(int wstatus)
 	return EXIT_SOFTWARE;
 }
 
-unsigned long long sup_start_ticks(pid_t pid)
+int sup_proc_stat(pid_t pid, char *state, int *ppid, unsigned long long *start_ticks)
 {
 	char path[64], buf[1024];
-	unsigned long long v = 0;
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
+		return -1;
 	ssize_t n = read(fd, buf, sizeof buf - 1);
 	close(fd);
 	if (n <= 0)
-		return 0;
+		return -1;
 	buf[n] = '\0';
 	/* the command name may hold spaces and parens: count fields after the last ')' */
 	char *p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	p++;
-	for (int field = 3; field < 22 && p; field++)
-		p = strchr(p + 1, ' ');
-	if (p)
-		v = strtoull(p + 1, NULL, 10);
-	return v;
+	if (!p || p[1] != ' ')
+		return -1;
+	if (state)
+		*state = p[2];
+	if (ppid)
+		*ppid = (int)strtol(p + 4, NULL, 10);
+	if (start_ticks) {
+		*start_ticks = 0;
+		p++;
+		for (int field = 3; field < 22 && p; field++)
+			p = strchr(p + 1, ' ');
+		if (p)
+			*start_ticks = strtoull(p + 1, NULL, 10);
+	}
+	return 0;
+}
+
+unsigned long long sup_start_ticks(pid_t pid)
+{
+	unsigned long long t = 0;
+	return sup_proc_stat(pid, NULL, NULL, &t) == 0 ? t : 0;
 }
 
 /* In the child, between fork and exec: only async-signal-safe calls. */
@@ -205,24 +217,12 @@ static void kill_children(void)
 	if (!d)
 		return;
 	while ((de = readdir(d))) {
-		char path[300], buf[512];
 		char *end;
+		int ppid;
 		long pid = strtol(de->d_name, &end, 10);
 		if (*end || pid <= 0)
 			continue;
-		snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		ssize_t r = read(fd, buf, sizeof buf - 1);
-		close(fd);
-		if (r <= 0)
-			continue;
-		buf[r] = '\0';
-		char *p = strrchr(buf, ')');
-		int ppid;
-		char state;
-		if (p && sscanf(p + 1, " %c %d", &state, &ppid) == 2 && ppid == self)
+		if (sup_proc_stat((pid_t)pid, NULL, &ppid, NULL) == 0 && ppid == self)
 			kill((pid_t)pid, SIGKILL);
 	}
 	closedir(d);

@@ -40,6 +40,10 @@ void sup_kill_rest(struct engine *es, int n);
 /* Converts a wait status to a shell-like code (code, or 128+signal). */
 int sup_code(int wstatus);
 
+/* Fields of /proc/<pid>/stat (any pointer may be NULL): state letter, parent pid, start
+ * time in clock ticks (field 22, which tells a reused pid). 0, or -1 when pid is gone. */
+int sup_proc_stat(pid_t pid, char *state, int *ppid, unsigned long long *start_ticks);
+
 /* Reads field 22 (starttime) of /proc/<pid>/stat; 0 when unknown. */
 unsigned long long sup_start_ticks(pid_t pid);
 

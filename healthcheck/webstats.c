@@ -1,0 +1,101 @@
+/* webstats: parse Locust's /stats/requests JSON (2.12 and later) from a buffer. */
+#include "webstats.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Locust 2.12 lists workers[] but has no worker_count; later versions have both. The
+ * list is the better source: worker_count may count states we would not. */
+static int count_workers(json_t *doc, struct webstats *out, char *err, size_t errlen)
+{
+	json_t *ws = json_object_get(doc, "workers");
+	json_t *wc = json_object_get(doc, "worker_count");
+	size_t i;
+	json_t *w;
+
+	out->workers = -1;
+	if (ws && !json_is_array(ws)) {
+		snprintf(err, errlen, "\"workers\" is not an array");
+		return -1;
+	}
+	if (json_is_array(ws)) {
+		out->workers = 0;
+		json_array_foreach(ws, i, w) {
+			const char *st = json_string_value(json_object_get(w, "state"));
+			if (!json_is_object(w) || !st) {
+				snprintf(err, errlen, "workers[%zu] has no \"state\" string", i);
+				return -1;
+			}
+			if (strcmp(st, "missing") == 0)
+				out->workers_missing++;
+			else
+				out->workers++;
+		}
+		return 0;
+	}
+	if (wc) {
+		if (!json_is_integer(wc) || json_integer_value(wc) < 0 ||
+		    json_integer_value(wc) > 1000000) {
+			snprintf(err, errlen, "\"worker_count\" is not a count");
+			return -1;
+		}
+		out->workers = (int)json_integer_value(wc);
+	}
+	return 0;
+}
+
+static int number(json_t *doc, const char *key, double *out, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(doc, key);
+	if (!v)
+		return 0;
+	if (!json_is_number(v) || !isfinite(json_number_value(v))) {
+		snprintf(err, errlen, "\"%s\" is not a number", key);
+		return -1;
+	}
+	*out = json_number_value(v);
+	return 0;
+}
+
+int webstats_parse(const char *buf, size_t len, struct webstats *out, char *err,
+		   size_t errlen)
+{
+	json_error_t je;
+	json_t *doc = json_loadb(buf, len, 0, &je);
+	double users = -1;
+	int rc = -1;
+
+	memset(out, 0, sizeof *out);
+	out->workers = -1;
+	out->fail_ratio = -1;
+	out->user_count = -1;
+	out->total_rps = -1;
+	if (!doc) {
+		snprintf(err, errlen, "not JSON: %s (line %d)", je.text, je.line);
+		return -1;
+	}
+	if (!json_is_object(doc)) {
+		snprintf(err, errlen, "not a JSON object");
+		goto out;
+	}
+	const char *st = json_string_value(json_object_get(doc, "state"));
+	if (!st) {
+		snprintf(err, errlen, "no \"state\" string: not Locust's /stats/requests");
+		goto out;
+	}
+	snprintf(out->state, sizeof out->state, "%s", st);
+	if (count_workers(doc, out, err, errlen) < 0 ||
+	    number(doc, "fail_ratio", &out->fail_ratio, err, errlen) < 0 ||
+	    number(doc, "total_rps", &out->total_rps, err, errlen) < 0 ||
+	    number(doc, "user_count", &users, err, errlen) < 0)
+		goto out;
+	if (out->fail_ratio < 0)
+		out->fail_ratio = -1;
+	out->user_count = users >= 0 && users < 1e15 ? (long long)users : -1;
+	rc = 0;
+out:
+	json_decref(doc);
+	return rc;
+}

@@ -1,0 +1,21 @@
+/* webstats: the parts of Locust's GET /stats/requests answer the health check judges. */
+#ifndef HC_WEBSTATS_H
+#define HC_WEBSTATS_H
+
+#include <stddef.h>
+
+struct webstats {
+	char state[32];      /* ready spawning running cleanup stopping stopped ... */
+	int workers;         /* workers not "missing"; -1 when the answer lists none (standalone) */
+	int workers_missing; /* workers[] entries whose state is "missing" */
+	double fail_ratio;   /* 0..1; -1 when absent */
+	long long user_count;/* -1 when absent */
+	double total_rps;    /* -1 when absent */
+};
+
+/* Parses the JSON body. Lenient about keys it does not use, strict about the types of
+ * those it does. 0, or -1 with the reason in err. */
+int webstats_parse(const char *buf, size_t len, struct webstats *out, char *err,
+		   size_t errlen);
+
+#endif

@@ -1,0 +1,85 @@
+/* test_webstats: the /stats/requests parser of locust-healthcheck, on Locust's own answers. */
+#include "tap.h"
+#include "../../healthcheck/webstats.h"
+
+#include <math.h>
+
+/* A master's answer as Locust 2.12.1 gives it (trimmed stats[]): no worker_count. */
+static const char master_212[] =
+	"{\"current_response_time_percentile_50\": null, \"current_response_time_percentile_95\": "
+	"null, \"errors\": [], \"fail_ratio\": 0.25, \"state\": \"running\", \"stats\": [{\"avg_"
+	"content_length\": 3.0, \"method\": \"GET\", \"name\": \"/\", \"num_failures\": 1, "
+	"\"num_requests\": 4}], \"total_rps\": 12.5, \"user_count\": 10, \"workers\": [{\"cpu_usage\": "
+	"1.5, \"id\": \"w1\", \"memory_usage\": 56221696, \"state\": \"running\", \"user_count\": 5}, "
+	"{\"cpu_usage\": 0.0, \"id\": \"w2\", \"memory_usage\": 1, \"state\": \"missing\", "
+	"\"user_count\": 0}, {\"cpu_usage\": 0.0, \"id\": \"w3\", \"memory_usage\": 1, \"state\": "
+	"\"ready\", \"user_count\": 0}]}";
+
+static const char standalone[] =
+	"{\"errors\": [], \"fail_ratio\": 0.0, \"state\": \"ready\", \"stats\": [], \"total_rps\": 0.0,"
+	" \"user_count\": 0}";
+
+static const char newer[] =
+	"{\"state\": \"spawning\", \"fail_ratio\": 0, \"worker_count\": 4, \"user_count\": 3}";
+
+static void t(const char *doc, int want_rc, const char *what)
+{
+	struct webstats ws;
+	char err[200] = "";
+	int rc = webstats_parse(doc, strlen(doc), &ws, err, sizeof err);
+	is_int(rc, want_rc, "%s%s%s", what, err[0] ? ": " : "", err);
+}
+
+int main(void)
+{
+	struct webstats ws;
+	char err[200];
+
+	is_int(webstats_parse(master_212, strlen(master_212), &ws, err, sizeof err), 0,
+	       "Locust 2.12 master");
+	is_str(ws.state, "running", "state");
+	is_int(ws.workers, 2, "two workers not missing (running, ready)");
+	is_int(ws.workers_missing, 1, "one missing");
+	ok(fabs(ws.fail_ratio - 0.25) < 1e-9, "fail ratio 0.25");
+	is_int(ws.user_count, 10, "user count");
+	ok(fabs(ws.total_rps - 12.5) < 1e-9, "total rps");
+
+	is_int(webstats_parse(standalone, strlen(standalone), &ws, err, sizeof err), 0,
+	       "standalone");
+	is_int(ws.workers, -1, "standalone lists no workers");
+	ok(ws.fail_ratio == 0.0, "fail ratio 0");
+
+	is_int(webstats_parse(newer, strlen(newer), &ws, err, sizeof err), 0, "newer Locust");
+	is_int(ws.workers, 4, "worker_count when workers[] is absent");
+	ok(ws.fail_ratio == 0.0, "an integer 0 is a number too");
+
+	const char *both = "{\"state\":\"ready\",\"worker_count\":9,\"workers\":[{\"state\":\"ready\"}]}";
+	is_int(webstats_parse(both, strlen(both), &ws, err, sizeof err), 0, "both given");
+	is_int(ws.workers, 1, "workers[] wins over worker_count");
+
+	const char *nofr = "{\"state\":\"stopped\"}";
+	is_int(webstats_parse(nofr, strlen(nofr), &ws, err, sizeof err), 0, "minimal");
+	ok(ws.fail_ratio == -1 && ws.user_count == -1 && ws.total_rps == -1,
+	   "absent numbers are -1");
+
+	/* a length shorter than the text: only that prefix is parsed */
+	is_int(webstats_parse(standalone, 20, &ws, err, sizeof err), -1, "truncated body");
+
+	t("", -1, "empty body");
+	t("<html>Unauthorized</html>", -1, "HTML");
+	t("[1,2]", -1, "an array");
+	t("{}", -1, "no state");
+	t("{\"state\": 3}", -1, "state not a string");
+	t("{\"state\":\"ready\",\"workers\":{}}", -1, "workers not an array");
+	t("{\"state\":\"ready\",\"workers\":[1]}", -1, "a worker not an object");
+	t("{\"state\":\"ready\",\"workers\":[{\"id\":\"x\"}]}", -1, "a worker without state");
+	t("{\"state\":\"ready\",\"worker_count\":\"4\"}", -1, "worker_count a string");
+	t("{\"state\":\"ready\",\"worker_count\":-4}", -1, "worker_count negative");
+	t("{\"state\":\"ready\",\"fail_ratio\":\"0.1\"}", -1, "fail_ratio a string");
+	t("{\"state\":\"ready\",\"user_count\":null}", -1, "user_count null");
+	t("{\"state\":\"ready\",\"fail_ratio\":NaN}", -1, "NaN is not JSON");
+	t("{\"state\":\"ready\",\"extra\":{\"deep\":[1,2,{\"x\":null}]}}", 0,
+	  "unknown keys are ignored");
+	t("{\"state\":\"ready\"} trailing", -1, "trailing garbage");
+	return done_testing();
+}
