@@ -193,6 +193,20 @@ def engine_start_time(logpath, after=0):
     return None
 
 
+def registered_at(logpath):
+    """Wall time of the master's first "reported as ready" line (Locust logs local time)."""
+    try:
+        with open(logpath, errors="replace") as f:
+            for line in f:
+                if "reported as ready" in line and line.startswith("["):
+                    stamp = line[1:24]  # 2026-11-27 18:39:44,532
+                    return time.mktime(time.strptime(stamp[:19], "%Y-%m-%d %H:%M:%S")) \
+                        + int(stamp[20:23]) / 1000
+    except OSError:
+        pass
+    return None
+
+
 def discovery(lf):
     port, web = free_port("127.0.0.2"), free_port("127.0.0.2")
     log = os.path.join(work, "disc-worker.log")
@@ -214,9 +228,11 @@ def discovery(lf):
     m2 = master(lf, "127.0.0.2", port, web, name="master2")
     wait(lambda: up("127.0.0.2", port), 20)
     t_new = time.time()
-    if wait(lambda: workers("127.0.0.2", web), 20, 0.02):
+    # from the master's own log line: /stats/requests is cached for 2 s by Locust
+    t_reg = wait(lambda: registered_at(os.path.join(work, "master2.log")), 20, 0.02)
+    if t_reg:
         row("discovery: master replaced (port open) -> worker registered (ms)",
-            f"{(time.time() - t_new) * 1000:.0f}")
+            f"{(t_reg - t_new) * 1000:.0f}")
     t0 = time.monotonic()
     stop(w, signal.SIGTERM)
     row("stop: SIGTERM -> supervisor exit, one connected Locust worker (ms)",
