@@ -70,7 +70,8 @@ struct sup {
 	char quit_addr[64];        /* the master that told the engines to quit */
 	long long next_resolve, wait_deadline, rejoin_deadline, last_wait_log;
 	long resolve_backoff;
-	int nx_noted, tcp_lost;
+	int nx_noted;
+	struct probe *recheck;     /* tcp probe kind: a fresh connect to the master each recheck */
 	struct resolve_result last_res;
 
 	/* stopping */
@@ -176,6 +177,8 @@ static void drop_watch(struct sup *s)
 	s->watch = NULL;
 }
 
+static void drop_recheck(struct sup *s);
+
 static int master_port(const struct sup *s, const struct resolve_result *r)
 {
 	return r->port ? r->port : s->cfg.master_port;
@@ -256,6 +259,24 @@ static void on_lookup_failed(struct sup *s, const struct resolve_result *r, long
 	schedule_resolve(s, now);
 }
 
+/* With the tcp probe kind nothing watches the connection: each recheck connects anew. */
+static void recheck_tcp(struct sup *s)
+{
+	char err[300];
+	if (s->cfg.probe != PROBE_TCP || s->recheck)
+		return;
+	s->recheck = probe_new(s->zctx, PROBE_TCP, s->addr, s->port, s->cfg.probe_timeout_ms, err,
+			       sizeof err);
+	if (!s->recheck)
+		log_warnx("probe", "%s", err);
+}
+
+static void drop_recheck(struct sup *s)
+{
+	probe_free(s->recheck);
+	s->recheck = NULL;
+}
+
 /* A lookup ended. In the waiting phases it feeds the candidates; while running it
  * tells whether the master moved. */
 static void on_lookup(struct sup *s, const struct resolve_result *r, long long now)
@@ -270,6 +291,7 @@ static void on_lookup(struct sup *s, const struct resolve_result *r, long long n
 		for (int i = 0; i < r->naddr; i++)
 			if (strcmp(r->addrs[i], s->addr) == 0 && master_port(s, r) == s->port) {
 				drop_candidates(s);
+				recheck_tcp(s);
 				return; /* still there */
 			}
 		if (!s->ncand)
@@ -305,7 +327,7 @@ static void adopt_master(struct sup *s, int k, const char *why)
 	snprintf(s->addr, sizeof s->addr, "%s", probe_addr(p));
 	s->port = probe_port(p);
 	drop_candidates(s);
-	s->tcp_lost = 0;
+	s->next_resolve = sup_now_ms() + s->cfg.recheck_ms; /* the watch starts now */
 	log_info("master.ready", "master %s at %s:%d is %s (%s)", s->cfg.master_host, s->addr,
 		 s->port, s->cfg.probe == PROBE_ZMTP ? "answering ZMTP" : "accepting connections",
 		 why);
@@ -347,6 +369,20 @@ static int ready_candidate(const struct sup *s)
 	return -1;
 }
 
+/* A tcp probe stops at its first connect: one that reached the master that sent "quit"
+ * is dropped, so that the next lookup probes the address anew until that master is gone. */
+static void drop_stale_tcp(struct sup *s)
+{
+	for (int k = 0; k < s->ncand;) {
+		if (probe_state(s->cand[k]) == PROBE_UP && !acceptable(s, k)) {
+			probe_free(s->cand[k]);
+			s->cand[k] = s->cand[--s->ncand];
+			continue;
+		}
+		k++;
+	}
+}
+
 static void report_unreachable(struct sup *s)
 {
 	char tried[1200] = "";
@@ -372,6 +408,7 @@ static void begin_stop(struct sup *s, int sig, long long now)
 	s->stop_sig = sig;
 	drop_candidates(s);
 	drop_watch(s);
+	drop_recheck(s);
 	if (!running_engines(s)) {
 		set_phase(s, PH_STOPPING);
 		return;
@@ -507,8 +544,9 @@ static long loop_timeout(struct sup *s, long long now)
 	if (s->res)
 		t = min_timeout(t, resolve_busy(s->res) && resolve_timeout_ms(s->res) >= 0
 					   ? now + resolve_timeout_ms(s->res) : 0, now);
-	for (int k = 0; k < s->ncand; k++) {
-		long pt = probe_timeout_ms(s->cand[k], now);
+	for (int k = 0; k <= s->ncand; k++) {
+		const struct probe *p = k < s->ncand ? s->cand[k] : s->recheck;
+		long pt = p ? probe_timeout_ms(p, now) : -1;
 		if (pt >= 0)
 			t = min_timeout(t, now + pt, now);
 	}
@@ -539,6 +577,8 @@ static int collect_fds(struct sup *s, struct pollfd *pfd, int *nres, int *probe_
 		n += probe_pollfd(s->cand[k], &pfd[n]);
 	if (s->watch && n < MAX_POLL)
 		n += probe_pollfd(s->watch, &pfd[n]);
+	if (s->recheck && n < MAX_POLL)
+		n += probe_pollfd(s->recheck, &pfd[n]);
 	return n;
 }
 
@@ -558,6 +598,8 @@ static int step(struct sup *s, long long now)
 				return rc;
 			break;
 		}
+		if (s->phase == PH_REJOINING && s->cfg.probe == PROBE_TCP)
+			drop_stale_tcp(s);
 		if (s->phase == PH_REJOINING && now >= s->rejoin_deadline) {
 			log_info("exit", "no master came back within the rejoin window; exiting "
 				 "with the engines' status %d", s->worst < 0 ? 0 : s->worst);
@@ -592,6 +634,18 @@ static int step(struct sup *s, long long now)
 		}
 		if (s->watch && probe_ups(s->watch) != s->watch_ups) {
 			restart_engines(s, "the master was restarted at the same address", now);
+			break;
+		}
+		if (s->recheck && probe_state(s->recheck) == PROBE_UP) {
+			drop_recheck(s);
+		} else if (s->recheck && probe_failures(s->recheck) >= 2) {
+			/* two failed connects in a row (about 50 ms apart, or two timeouts) */
+			char why[300];
+			snprintf(why, sizeof why, "the master's port no longer accepts connections: %s",
+				 probe_error(s->recheck));
+			drop_recheck(s);
+			restart_engines(s, why, now);
+			drop_watch(s);
 			break;
 		}
 		if ((k = ready_candidate(s)) >= 0) {
@@ -675,6 +729,8 @@ static int loop(struct sup *s)
 			probe_process(s->cand[k], now);
 		if (s->watch)
 			probe_process(s->watch, now);
+		if (s->recheck)
+			probe_process(s->recheck, now);
 		if ((s->phase == PH_STOPPING || s->phase == PH_DRAINING) && !running_engines(s) &&
 		    !children_left)
 			return exit_status(s);
@@ -922,6 +978,7 @@ int main(int argc, char **argv)
 	}
 	drop_candidates(&s);
 	drop_watch(&s);
+	drop_recheck(&s);
 	resolve_free(s.res);
 	if (s.zctx)
 		zmq_ctx_term(s.zctx);
