@@ -403,9 +403,11 @@ static void report_unreachable(struct sup *s)
 
 /* ---------- stopping ---------- */
 
-static void begin_stop(struct sup *s, int sig, long long now)
+/* Stops everything: sig is forwarded to the engines; stop_sig is the signal that asked
+ * for it (0 when the supervisor itself gives up). */
+static void begin_stop(struct sup *s, int sig, int stop_sig, long long now)
 {
-	s->stop_sig = sig;
+	s->stop_sig = stop_sig;
 	drop_candidates(s);
 	drop_watch(s);
 	drop_recheck(s);
@@ -413,8 +415,9 @@ static void begin_stop(struct sup *s, int sig, long long now)
 		set_phase(s, PH_STOPPING);
 		return;
 	}
-	log_info("stop", "got %s: stopping the engines (grace %ld ms)", strsignal(sig),
-		 s->cfg.stop_grace_ms);
+	if (stop_sig)
+		log_info("stop", "got %s: stopping the engines (grace %ld ms)", strsignal(sig),
+			 s->cfg.stop_grace_ms);
 	sup_signal_all(s->eng, s->neng, sig);
 	s->stop_deadline = now + s->cfg.stop_grace_ms;
 	set_phase(s, PH_STOPPING);
@@ -440,7 +443,7 @@ static void on_signals(struct sup *s, long long now)
 		if (sig == SIGCHLD)
 			continue; /* reaping happens after every wake-up */
 		if ((sig == SIGTERM || sig == SIGINT) && s->phase != PH_STOPPING) {
-			begin_stop(s, sig, now);
+			begin_stop(s, sig, sig, now);
 			continue;
 		}
 		if (running_engines(s)) {
@@ -483,8 +486,7 @@ static void on_engine_exit(struct sup *s, int i, long long now)
 			  "engine %d crashed %d times in a row within %d s of starting; giving up",
 			  i + 1, e->restarts - 1, QUICK_CRASH_MS / 1000);
 		note_final(s, e->status);
-		begin_stop(s, SIGTERM, now);
-		s->stop_sig = 0;
+		begin_stop(s, SIGTERM, 0, now);
 		return;
 	}
 	long delay = 1000L << (e->restarts - 1 > 5 ? 5 : e->restarts - 1);

@@ -28,9 +28,10 @@ def worker_env(tmp_path, locustfile, dns=None, host=NAME, port=5557, **extra):
 def fake_worker_env(tmp_path, dns=None, **extra):
     lf = tmp_path / "lf.py"
     lf.write_text("# fake\n")
-    env = worker_env(tmp_path, str(lf), dns, LOCUST_ECS_ENGINE=FAKE, FAKE_MODE="sleep",
-                     FAKE_ARG="60", FAKE_OUT=str(tmp_path / "fake.out"), **extra)
-    return env
+    fake = dict(LOCUST_ECS_ENGINE=FAKE, FAKE_MODE="sleep", FAKE_ARG="60",
+                FAKE_OUT=str(tmp_path / "fake.out"))
+    fake.update(extra)
+    return worker_env(tmp_path, str(lf), dns, **fake)
 
 
 def fake_argv(tmp_path):
@@ -327,3 +328,28 @@ def test_master_replaced_worker_rejoins(procs, tmp_path, locustfile, dns, how, p
     assert "engine.restart" in w.events()
     w.signal(signal.SIGTERM)
     assert w.wait(15) == 0
+
+
+def test_crashed_engine_is_restarted_alone(procs, tmp_path):
+    port = free_port("127.0.0.2")
+    ctx, s = zmq_router("127.0.0.2", port)
+    try:
+        env = fake_worker_env(tmp_path, LOCUST_MASTER_HOST="127.0.0.2", LOCUST_MASTER_PORT=port,
+                              LOCUST_ECS_ENGINES=2, FAKE_MODE="crash-once")
+        p = procs.start([ENTRY], env=env)
+        out = tmp_path / "fake.out"
+        wait_for(lambda: out.exists() and out.read_text().count("sleeping") == 2, 15,
+                 what="the crashed engine back")
+        lines = out.read_text().splitlines()
+        assert lines.count("crashing") == 1 and len([l for l in lines if l.startswith("argv")]) == 3
+        crash = [o["msg"] for o in p.log() if o["event"] == "engine.crash"]
+        assert len(crash) == 1 and "status 3" in crash[0]
+        import json
+        st = json.loads((tmp_path / "state" / "state.json").read_text())
+        assert st["restarts"] == 1 and "status 3" in st["last_restart_reason"]
+        assert all(e["pid"] > 0 for e in st["engines"])
+        p.signal(signal.SIGTERM)
+        assert p.wait(10) == 143
+    finally:
+        s.close(0)
+        ctx.term()

@@ -86,6 +86,15 @@ elif mode == "inspect":
     note(f"SigBlk {st['SigBlk']} SigIgn {st['SigIgn']}")
     note(f"pgid {os.getpgid(0)} pid {os.getpid()}")
     sys.exit(0)
+elif mode == "crash-once":
+    marker = out + ".crashed"
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        note("crashing")
+        sys.exit(3)
+    note("sleeping")
+    time.sleep(60)
+    sys.exit(0)
 elif mode == "sleep":
     note("sleeping")
     time.sleep(float(arg))
