@@ -240,6 +240,24 @@ def discovery(lf):
     stop(m2)
 
 
+def stop_while_waiting(lf, n=20):
+    """SIGTERM to a worker supervisor waiting for a master that is not there."""
+    ts = []
+    for i in range(n):
+        log = os.path.join(work, f"wait{i}.log")
+        p = start([ENTRY], env(LOCUST_MODE="worker", LOCUST_MASTER_HOST="127.0.0.2",
+                               LOCUST_MASTER_PORT=free_port("127.0.0.2"), LOCUSTFILE_PATH=lf),
+                  f"wait{i}")
+        wait(lambda: "dns.resolved" in open(log, errors="replace").read(), 10, 0.005)
+        time.sleep(0.05)
+        t0 = time.perf_counter()
+        os.kill(p.pid, signal.SIGTERM)
+        p.wait(10)
+        ts.append((time.perf_counter() - t0) * 1000)
+    row("stop: SIGTERM -> exit while waiting for the master (median ms)",
+        f"{statistics.median(ts):.1f}", f"max {max(ts):.1f}")
+
+
 def nginx_target():
     port = free_port()
     d = os.path.join(work, "nginx")
@@ -323,6 +341,7 @@ def main():
         startup_overhead(lf)
         memory_and_wakeups(lf)
         discovery(lf)
+        stop_while_waiting(lf)
         load(lf)
         health(lf)
     finally:

@@ -1,0 +1,329 @@
+#!/usr/bin/env python3
+"""render: fills the ${NAME} placeholders of taskdefs/*.json and writes ready-to-use JSON.
+
+    make taskdefs ACCOUNT_ID=123456789012 REGION=ap-northeast-2 ...      (or)
+    python3 taskdefs/render.py --out build/taskdefs ACCOUNT_ID=123456789012 ...
+
+Values come from NAME=VALUE arguments, else from the environment, else from the default
+listed by --list. Every file is rendered from its parsed JSON, so a value is always
+quoted correctly; the output is checked to hold no "${" and to parse again. Python 3
+standard library only.
+"""
+import argparse
+import json
+import os
+import re
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
+
+# Fargate task sizes: CPU units -> accepted memory (MiB).
+FARGATE_SIZES = {
+    256: [512, 1024, 2048],
+    512: list(range(1024, 4096 + 1, 1024)),
+    1024: list(range(2048, 8192 + 1, 1024)),
+    2048: list(range(4096, 16384 + 1, 1024)),
+    4096: list(range(8192, 30720 + 1, 1024)),
+    8192: list(range(16384, 61440 + 1, 4096)),
+    16384: list(range(32768, 122880 + 1, 8192)),
+}
+
+ARN = r"arn:aws(-cn|-us-gov)?"
+
+
+class Var:
+    """One placeholder: its kind (str, list or int), default, accepted form and meaning."""
+
+    def __init__(self, name, help, pattern=None, default=None, kind="str", env=(),
+                 accepted=None, minimum=None, maximum=None):
+        self.name = name
+        self.help = help
+        self.pattern = re.compile(pattern) if pattern else None
+        self.default = default
+        self.kind = kind
+        self.env = env            # other environment variables to take the value from
+        self.accepted = accepted  # words for the error message
+        self.minimum = minimum
+        self.maximum = maximum
+
+
+VARS = {v.name: v for v in [
+    Var("ACCOUNT_ID", "AWS account ID (12 digits)", r"\d{12}"),
+    Var("REGION", "AWS region, as ap-northeast-2 (else AWS_REGION, AWS_DEFAULT_REGION)",
+        r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d+", env=("AWS_REGION", "AWS_DEFAULT_REGION")),
+    Var("IMAGE", "the image to run (ECR repository URI with a tag)", r"[^\s\"]+",
+        default="${ACCOUNT_ID}.dkr.ecr.${REGION}.amazonaws.com/locust-ecs:latest"),
+    Var("EXECUTION_ROLE_ARN", "task execution role: pulls the image, writes the logs, "
+        "reads the web UI secret", ARN + r":iam::\d{12}:role/[\w+=,.@/-]+",
+        default="arn:aws:iam::${ACCOUNT_ID}:role/locust-ecs-execution"),
+    Var("CLUSTER", "ECS cluster name", r"[A-Za-z0-9_-]{1,255}", default="locust"),
+    Var("LOG_GROUP", "CloudWatch Logs group of the awslogs driver", r"[\w./#-]{1,512}",
+        default="/ecs/locust"),
+    Var("CPU_ARCHITECTURE", "X86_64, or ARM64 for an image built for arm64",
+        r"X86_64|ARM64", default="X86_64", accepted="X86_64 or ARM64"),
+    Var("SUBNETS", "subnet IDs of the tasks, comma-separated", r"subnet-[0-9a-f]+",
+        kind="list"),
+    Var("MASTER_SECURITY_GROUP", "security group of the master and standalone tasks "
+        "(5557 from the VPC, 8089 from your address)", r"sg-[0-9a-f]+", kind="list"),
+    Var("WORKER_SECURITY_GROUP", "security group of the worker tasks (no inbound rule)",
+        r"sg-[0-9a-f]+", kind="list"),
+    Var("ASSIGN_PUBLIC_IP", "ENABLED in public subnets (no NAT), else DISABLED",
+        r"ENABLED|DISABLED", default="ENABLED", accepted="ENABLED or DISABLED"),
+    Var("VPC_ID", "the VPC of the Cloud Map private DNS namespace", r"vpc-[0-9a-f]+"),
+    Var("NAMESPACE", "Cloud Map private DNS namespace (the domain of the master's name)",
+        r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*",
+        default="locust"),
+    Var("MASTER_SERVICE", "Cloud Map service name of the master: workers resolve "
+        "MASTER_SERVICE.NAMESPACE", r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?", default="master"),
+    Var("NAMESPACE_ID", "ID of the namespace, once created (ns-...)", r"ns-[a-z0-9]+"),
+    Var("CLOUDMAP_SERVICE_ARN", "ARN of the Cloud Map service, once created",
+        ARN + r":servicediscovery:[a-z0-9-]+:\d{12}:service/srv-[a-z0-9]+"),
+    Var("TARGET_URL", "the system under test, as https://example.com", r"https?://[^\s\"]+"),
+    Var("WEB_AUTH_SECRET_ARN", "SSM parameter or Secrets Manager secret holding "
+        "user:password for the master's web UI",
+        ARN + r":(ssm:[a-z0-9-]+:\d{12}:parameter/.+|secretsmanager:[a-z0-9-]+:\d{12}:secret:.+)",
+        default="arn:aws:ssm:${REGION}:${ACCOUNT_ID}:parameter/locust/web-auth"),
+    Var("WORKER_COUNT", "worker tasks of the worker service", r"\d+", default="2",
+        kind="int", minimum=0, maximum=5000),
+    Var("STANDALONE_CPU", "CPU units of the standalone task", r"\d+", default="1024"),
+    Var("STANDALONE_MEMORY", "memory (MiB) of the standalone task", r"\d+", default="2048"),
+    Var("MASTER_CPU", "CPU units of the master task", r"\d+", default="1024"),
+    Var("MASTER_MEMORY", "memory (MiB) of the master task", r"\d+", default="2048"),
+    Var("WORKER_CPU", "CPU units of a worker task (one engine per vCPU)", r"\d+",
+        default="1024"),
+    Var("WORKER_MEMORY", "memory (MiB) of a worker task", r"\d+", default="2048"),
+]}
+
+SIZES = [("STANDALONE_CPU", "STANDALONE_MEMORY"), ("MASTER_CPU", "MASTER_MEMORY"),
+         ("WORKER_CPU", "WORKER_MEMORY")]
+
+
+class RenderError(Exception):
+    pass
+
+
+def templates():
+    """Template names (file names under taskdefs/), sorted."""
+    return sorted(f for f in os.listdir(HERE) if f.endswith(".json"))
+
+
+def placeholders(node, found):
+    if isinstance(node, dict):
+        for v in node.values():
+            placeholders(v, found)
+    elif isinstance(node, list):
+        for v in node:
+            placeholders(v, found)
+    elif isinstance(node, str):
+        found.update(PLACEHOLDER.findall(node))
+    return found
+
+
+def given_value(name, given, environ):
+    if name in given:
+        return given[name]
+    for e in (name,) + VARS[name].env:
+        if environ.get(e):
+            return environ[e]
+    return None
+
+
+def resolve(needed, given, environ):
+    """Strings for every needed name (defaults expanded). Raises with every missing name."""
+    values, missing, active = {}, [], set()
+
+    def value_of(name):
+        if name in values:
+            return values[name]
+        if name in active:
+            raise RenderError(f"the default of {name} refers to itself")
+        v = given_value(name, given, environ)
+        if v is None and VARS[name].default is not None:
+            active.add(name)
+            parts = [value_of(n) for n in PLACEHOLDER.findall(VARS[name].default)]
+            active.discard(name)
+            if None in parts:
+                return None
+            v = PLACEHOLDER.sub(lambda m: values[m.group(1)], VARS[name].default)
+        if v is None:
+            if name not in missing:
+                missing.append(name)
+            return None
+        values[name] = v
+        return v
+
+    for name in sorted(needed):
+        value_of(name)
+    if missing:
+        order = list(VARS)
+        missing.sort(key=order.index)
+        lines = "\n".join(f"  {n}: {VARS[n].help}" for n in missing)
+        raise RenderError(
+            f"missing value{'s' if len(missing) > 1 else ''} for "
+            f"{', '.join(missing)}:\n{lines}\n"
+            "Give them as make variables (make taskdefs NAME=VALUE ...), as NAME=VALUE "
+            "arguments or in the environment.")
+    return values
+
+
+def check(values):
+    """Checks each value's form and converts lists and numbers. Returns typed values."""
+    typed, errors = {}, []
+    for name, raw in sorted(values.items()):
+        var = VARS[name]
+        items = [x for x in re.split(r"[,\s]+", raw) if x] if var.kind == "list" else [raw]
+        bad = [x for x in items if not (var.pattern and var.pattern.fullmatch(x))]
+        if not items or bad:
+            errors.append(f"{name}=\"{raw}\" is not accepted: "
+                          f"{var.accepted or 'expected ' + var.help}")
+            continue
+        if var.kind == "int":
+            n = int(raw)
+            if (var.minimum is not None and n < var.minimum) or \
+               (var.maximum is not None and n > var.maximum):
+                errors.append(f"{name}={raw} is out of range: from {var.minimum} to "
+                              f"{var.maximum}")
+                continue
+            typed[name] = n
+        else:
+            typed[name] = items if var.kind == "list" else raw
+    for cpu, mem in SIZES:
+        if cpu not in typed or mem not in typed:
+            continue
+        c, m = int(typed[cpu]), int(typed[mem])
+        if c not in FARGATE_SIZES:
+            errors.append(f"{cpu}={c} is not a Fargate size: use one of "
+                          f"{', '.join(map(str, FARGATE_SIZES))}")
+        elif m not in FARGATE_SIZES[c]:
+            ok = FARGATE_SIZES[c]
+            errors.append(f"{mem}={m} does not go with {cpu}={c} on Fargate: use "
+                          f"{ok[0]} to {ok[-1]} in steps of {ok[1] - ok[0]}"
+                          if len(ok) > 3 else
+                          f"{mem}={m} does not go with {cpu}={c} on Fargate: use "
+                          f"{', '.join(map(str, ok))}")
+    if errors:
+        raise RenderError("\n".join(errors))
+    return typed
+
+
+def fill(node, typed, where):
+    """A copy of node with every placeholder replaced. A string that is exactly one
+    placeholder of a list becomes its items (in a list); of a number, the number."""
+    if isinstance(node, dict):
+        return {k: fill(v, typed, f"{where}.{k}") for k, v in node.items()}
+    if isinstance(node, list):
+        out = []
+        for i, v in enumerate(node):
+            m = PLACEHOLDER.fullmatch(v) if isinstance(v, str) else None
+            if m and VARS[m.group(1)].kind == "list":
+                out.extend(typed[m.group(1)])
+            else:
+                out.append(fill(v, typed, f"{where}[{i}]"))
+        return out
+    if isinstance(node, str):
+        m = PLACEHOLDER.fullmatch(node)
+        if m and VARS[m.group(1)].kind == "int":
+            return typed[m.group(1)]
+        for name in PLACEHOLDER.findall(node):
+            if VARS[name].kind != "str":
+                raise RenderError(f"{where}: ${{{name}}} is a {VARS[name].kind} and must be "
+                                  "a whole value")
+        return PLACEHOLDER.sub(lambda mm: typed[mm.group(1)], node)
+    return node
+
+
+def load(name):
+    path = os.path.join(HERE, name)
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except ValueError as e:
+        raise RenderError(f"{path}: not valid JSON: {e}")
+    unknown = sorted(placeholders(doc, set()) - set(VARS))
+    if unknown:
+        raise RenderError(f"{path}: unknown placeholder(s) {', '.join(unknown)}")
+    return doc
+
+
+def select(only):
+    names = templates()
+    if not only:
+        return names
+    chosen = []
+    for word in re.split(r"[,\s]+", only.strip()):
+        if not word:
+            continue
+        name = word if word.endswith(".json") else word + ".json"
+        if name not in names:
+            raise RenderError(f"--only: no template {word}: choose from "
+                              f"{', '.join(n[:-5] for n in names)}")
+        chosen.append(name)
+    return chosen
+
+
+def render(names, given, environ, out):
+    docs = {n: load(n) for n in names}
+    needed = set()
+    for doc in docs.values():
+        placeholders(doc, needed)
+    needed.update(n for pair in SIZES for n in pair if needed & set(pair))
+    typed = check(resolve(needed, given, environ))
+    os.makedirs(out, exist_ok=True)
+    written = []
+    for name, doc in docs.items():
+        text = json.dumps(fill(doc, typed, name), indent=2, ensure_ascii=False) + "\n"
+        if "${" in text:
+            raise RenderError(f"{name}: a placeholder is left after rendering")
+        json.loads(text)  # parses again
+        path = os.path.join(out, name)
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+        written.append(path)
+    return written
+
+
+def describe():
+    rows = []
+    for v in VARS.values():
+        d = f" (default {v.default})" if v.default is not None else " (required)"
+        rows.append(f"  {v.name:<22} {v.help}{d}")
+    return "\n".join(rows)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(
+        prog="render.py", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Fills the placeholders of taskdefs/*.json (ECS task definitions, "
+                    "overrides, services, Cloud Map, IAM) and writes them to --out.",
+        epilog="values:\n" + describe())
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(HERE), "build", "taskdefs"),
+                    help="output directory (default build/taskdefs)")
+    ap.add_argument("--only", default="",
+                    help="render only these templates, as cloudmap-namespace,master.taskdef")
+    ap.add_argument("--list", action="store_true", help="list the values and exit")
+    ap.add_argument("values", nargs="*", metavar="NAME=VALUE")
+    args = ap.parse_args(argv)
+    if args.list:
+        print(describe())
+        return 0
+    given = {}
+    for a in args.values:
+        name, eq, value = a.partition("=")
+        if not eq or name not in VARS:
+            ap.error(f"{a!r}: expected NAME=VALUE with NAME one of {', '.join(VARS)}")
+        given[name] = value
+    try:
+        written = render(select(args.only), given, os.environ, args.out)
+    except RenderError as e:
+        print(f"render.py: {e}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(os.path.relpath(path))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
