@@ -277,6 +277,21 @@ static void drop_recheck(struct sup *s)
 	s->recheck = NULL;
 }
 
+/* Does the lookup give exactly the addresses being probed? */
+static int same_addresses(const struct sup *s, const struct resolve_result *r)
+{
+	if (r->naddr != s->ncand)
+		return 0;
+	for (int i = 0; i < r->naddr; i++) {
+		int found = 0;
+		for (int k = 0; k < s->ncand; k++)
+			found |= strcmp(probe_addr(s->cand[k]), r->addrs[i]) == 0;
+		if (!found)
+			return 0;
+	}
+	return 1;
+}
+
 /* A lookup ended. In the waiting phases it feeds the candidates; while running it
  * tells whether the master moved. */
 static void on_lookup(struct sup *s, const struct resolve_result *r, long long now)
@@ -310,6 +325,10 @@ static void on_lookup(struct sup *s, const struct resolve_result *r, long long n
 		log_info("dns.resolved", "%s -> %s%s (port %d)", s->cfg.master_host, r->addrs[0],
 			 r->naddr > 1 ? " and more" : "", master_port(s, r));
 		set_phase(s, PH_WAITING);
+	} else if (s->ncand && !same_addresses(s, r)) {
+		log_info("dns.changed", "%s now gives %s%s (port %d) while waiting",
+			 s->cfg.master_host, r->addrs[0], r->naddr > 1 ? " and more" : "",
+			 master_port(s, r));
 	}
 	probe_candidates(s, r);
 	/* keep looking the name up while waiting: the record may still change */
@@ -630,8 +649,8 @@ static int step(struct sup *s, long long now)
 				save_state(s);
 			}
 		if (s->watch && probe_state(s->watch) == PROBE_DOWN) {
-			restart_engines(s, "the master closed the connection (it died or was "
-					   "replaced)", now);
+			restart_engines(s, "the connection to the master was lost (it died, was "
+					   "replaced, or stopped answering heartbeats)", now);
 			break;
 		}
 		if (s->watch && probe_ups(s->watch) != s->watch_ups) {

@@ -501,7 +501,14 @@ static void check_web(struct hc *h)
 			    json_pack("{s:s, s:i, s:I, s:b, s:s?}", "url", url, "http_status",
 				      (int)code, "ms", (json_int_t)ms, "auth", auth_src != NULL,
 				      "auth_source", auth_src));
-	if (cc == CURLE_OPERATION_TIMEDOUT)
+	long long age = s->nengines && s->engines[0].started > 0
+				? state_wall_ms() - s->engines[0].started : -1;
+	if (cc == CURLE_COULDNT_CONNECT && age >= 0 && age < s->grace_ms)
+		/* Locust opens its web port a moment after it starts: like a worker's
+		 * connection, that is healthy within LOCUST_ECS_HEALTH_GRACE */
+		pass(h, "web", "%s: the engine started %lld ms ago and its web UI is not listening "
+		     "yet, within the grace (%lld ms)", s->role, age, s->grace_ms);
+	else if (cc == CURLE_OPERATION_TIMEDOUT)
 		fail(h, "web", "%s: the web UI at %s did not answer within %ld ms", s->role, url, ms);
 	else if (cc != CURLE_OK && !(b.too_big && cc == CURLE_WRITE_ERROR))
 		fail(h, "web", "%s: the web UI at %s did not answer: %s", s->role, url,
