@@ -125,15 +125,16 @@ class Proc:
         return [o["event"] for o in self.log()]
 
     def kill(self):
+        # a supervisor's engines lead process groups of their own: a SIGKILL of the
+        # supervisor alone would leave them running, so every descendant is ended by pid
+        below = descendants_of(self.pid) if self.p.poll() is None else []
         if self.p.poll() is None:
-            try:
-                os.killpg(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            for pid in [self.pid] + below:
+                for kill in (os.killpg, os.kill):
+                    try:
+                        kill(pid, signal.SIGKILL)
+                    except (ProcessLookupError, PermissionError):
+                        pass
             try:
                 self.p.wait(5)
             except subprocess.TimeoutExpired:
@@ -159,11 +160,36 @@ class Procs:
             p.kill()
 
 
+def processes_mentioning(text):
+    """Pids whose command line contains text (this test's own directory)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmd:
+            out.append((int(d), cmd[:160]))
+    return out
+
+
 @pytest.fixture
 def procs(tmp_path):
     ps = Procs(str(tmp_path))
     yield ps
     ps.cleanup()
+    # nothing a test started may outlive it: engines lead groups of their own, so a
+    # leak here means a supervisor (or this harness) lost track of a process
+    left = processes_mentioning(str(tmp_path))
+    for pid, _ in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    assert not left, f"processes left behind: {left}"
 
 
 @pytest.fixture
