@@ -207,9 +207,10 @@ static int valid_dns_servers(const char *v)
 {
 	char tmp[512], *save = NULL;
 	int count = 0;
-	if (strlen(v) >= sizeof tmp)
+	size_t len = strlen(v);
+	if (len >= sizeof tmp || v[0] == ',' || strstr(v, ",,")) /* empty elements */
 		return 0;
-	strcpy(tmp, v);
+	memcpy(tmp, v, len + 1);
 	for (char *tok = strtok_r(tmp, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		unsigned char a[16];
 		char *port = NULL;
@@ -239,14 +240,18 @@ static int valid_dns_servers(const char *v)
 		if (port && parse_port(port, &p) < 0)
 			return 0;
 	}
-	return count > 0 && v[strlen(v) - 1] != ',';
+	return count > 0 && v[len - 1] != ',';
 }
 
+/* Hands s to cfg (freed by config_free); NULL, and s freed, when there is no slot. */
 static char *own(struct config *cfg, char *s)
 {
-	if (s && cfg->nowned < (int)(sizeof cfg->owned / sizeof cfg->owned[0]))
+	if (s && cfg->nowned < (int)(sizeof cfg->owned / sizeof cfg->owned[0])) {
 		cfg->owned[cfg->nowned++] = s;
-	return s;
+		return s;
+	}
+	free(s);
+	return NULL;
 }
 
 /* Options of the engine that the supervisor takes over or needs to know. */
@@ -317,24 +322,23 @@ struct argfacts {
 static int scan_args(struct config *cfg, char **args, int *n, struct argfacts *f,
 		     const char *src, char *err, size_t errlen)
 {
-	int out = 0;
-	for (int i = 0; i < *n;) {
+	int out = 0, i = 0, rc = 0;
+	while (i < *n) {
 		const char *val;
 		int used;
-		if (strcmp(args[i], "--") == 0) {
-			while (i < *n)
-				args[out++] = args[i++];
+		if (strcmp(args[i], "--") == 0)
 			break;
-		}
 		const struct opt_spec *s = match_opt(args, *n, i, &val, &used);
 		if (!s) {
 			args[out++] = args[i++];
 			continue;
 		}
-		if (s->takes_value && (!val || !*val))
-			return fail(err, errlen, EXIT_USAGE, "%s: option %s%s%s needs a value",
-				    src, s->shortname ? s->shortname : "", s->shortname ? "/" : "",
-				    s->longname);
+		if (s->takes_value && (!val || !*val)) {
+			rc = fail(err, errlen, EXIT_USAGE, "%s: option %s%s%s needs a value",
+				  src, s->shortname ? s->shortname : "", s->shortname ? "/" : "",
+				  s->longname);
+			break;
+		}
 		switch (s->id) {
 		case OPT_FILE: f->file = val; break;
 		case OPT_HOST: f->host = val; break;
@@ -361,9 +365,13 @@ static int scan_args(struct config *cfg, char **args, int *n, struct argfacts *f
 		}
 		i += used;
 	}
+	/* the rest (after "--", or after an error) stays in place, so that every string is
+	 * held once, by args or by cfg->spent, and config_free frees each once */
+	while (i < *n)
+		args[out++] = args[i++];
 	*n = out;
 	args[out] = NULL;
-	return 0;
+	return rc;
 }
 
 /* Two sources of one setting must agree when both are given. */
@@ -429,7 +437,7 @@ static int parse_role(struct config *cfg, char *const envp[], const struct argfa
 static int parse_master(struct config *cfg, char *const envp[], const struct argfacts *f,
 			char *err, size_t errlen)
 {
-	const char *host, *port, *h2, *p2;
+	const char *host = NULL, *port = NULL, *h2 = NULL, *p2 = NULL;
 	char sb[128];
 	int rc = pick_one("LOCUST_MASTER_HOST", env(envp, "LOCUST_MASTER_HOST"),
 			  "LOCUST_MASTER_NODE_HOST", env(envp, "LOCUST_MASTER_NODE_HOST"), &h2,
@@ -470,8 +478,10 @@ static int parse_master(struct config *cfg, char *const envp[], const struct arg
 	}
 	if (!valid_host(host))
 		return fail(err, errlen, EXIT_CONFIG,
-			    "LOCUST_MASTER_HOST=\"%s\" is not a host: use a DNS name (letters, "
-			    "digits, '-', '.', '_'; at most 253 characters) or an IP address",
+			    "%s=\"%s\" is not a host: use a DNS name (letters, digits, '-', '.', "
+			    "'_'; at most 253 characters) or an IP address",
+			    f->master_host ? "--master-host" : env(envp, "LOCUST_MASTER_HOST")
+					? "LOCUST_MASTER_HOST" : "LOCUST_MASTER_NODE_HOST",
 			    show(host, sb, sizeof sb));
 	cfg->master_host = host;
 	cfg->master_is_srv = host[0] == '_';
@@ -487,16 +497,17 @@ static int parse_target(struct config *cfg, char *const envp[], const struct arg
 			  env(envp, "TARGET_URL"), &t, err, errlen);
 	if (rc)
 		return rc;
+	const char *name = f->host ? "-H/--host" : "TARGET_URL";
 	if (t && strncasecmp(t, "http://", 7) != 0 && strncasecmp(t, "https://", 8) != 0)
 		return fail(err, errlen, EXIT_CONFIG,
-			    "TARGET_URL=\"%s\" is not a URL: use http://HOST[:PORT] or "
+			    "%s=\"%s\" is not a URL: use http://HOST[:PORT] or "
 			    "https://HOST[:PORT], as in https://example.com",
-			    show(t, sb, sizeof sb));
+			    name, show(t, sb, sizeof sb));
 	for (const char *p = t; p && *p; p++)
 		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
 			return fail(err, errlen, EXIT_CONFIG,
-				    "TARGET_URL=\"%s\" holds blanks or control characters: a URL "
-				    "has none", show(t, sb, sizeof sb));
+				    "%s=\"%s\" holds blanks or control characters: a URL has none",
+				    name, show(t, sb, sizeof sb));
 	cfg->target_url = t;
 	return 0;
 }
@@ -504,16 +515,17 @@ static int parse_target(struct config *cfg, char *const envp[], const struct arg
 static int parse_engine_facts(struct config *cfg, char *const envp[], const struct argfacts *f,
 			      char *err, size_t errlen)
 {
-	const char *wp, *file;
+	const char *wp, *file = NULL;
 	char sb[128];
 	long v;
 	int b, rc;
 
-	rc = pick_one("the engine option -f/--locustfile", f->file, "LOCUSTFILE_PATH",
-		      env(envp, "LOCUSTFILE_PATH"), &file, err, errlen);
-	if (!rc && !file)
-		rc = pick_one("LOCUSTFILE_PATH", NULL, "LOCUST_LOCUSTFILE",
-			      env(envp, "LOCUST_LOCUSTFILE"), &file, err, errlen);
+	const char *lp = env(envp, "LOCUSTFILE_PATH"), *fe = NULL;
+	rc = pick_one("LOCUSTFILE_PATH", lp, "LOCUST_LOCUSTFILE", env(envp, "LOCUST_LOCUSTFILE"),
+		      &fe, err, errlen);
+	if (!rc)
+		rc = pick_one("the engine option -f/--locustfile", f->file,
+			      lp ? "LOCUSTFILE_PATH" : "LOCUST_LOCUSTFILE", fe, &file, err, errlen);
 	if (rc)
 		return rc;
 	cfg->locustfile = file ? file : DEFAULT_LOCUSTFILE;
@@ -653,6 +665,75 @@ static int parse_knobs(struct config *cfg, char *const envp[], char *err, size_t
 	return 0;
 }
 
+/* 1 when s is UTF-8 as JSON takes it: no stray or overlong bytes, no surrogates. */
+static int utf8_ok(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		unsigned c = *p++;
+		int n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : (c & 0xf0) == 0xe0 ? 2
+			: c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+		if (n <= 0) {
+			if (n < 0)
+				return 0;
+			continue;
+		}
+		unsigned cp = c & (0x7fu >> (n + 1));
+		for (int i = 0; i < n; i++, p++) {
+			if ((*p & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (*p & 0x3fu);
+		}
+		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return 0;
+	}
+	return 1;
+}
+
+/* The setting the locustfile came from, for messages. */
+static const char *locustfile_source(const struct config *cfg, char *const envp[])
+{
+	const char *v = env(envp, "LOCUSTFILE_PATH");
+	if (v && strcmp(v, cfg->locustfile) == 0)
+		return "LOCUSTFILE_PATH";
+	v = env(envp, "LOCUST_LOCUSTFILE");
+	if (v && strcmp(v, cfg->locustfile) == 0)
+		return "LOCUST_LOCUSTFILE";
+	return strcmp(cfg->locustfile, DEFAULT_LOCUSTFILE) == 0 ? "LOCUSTFILE_PATH"
+								 : "-f/--locustfile";
+}
+
+/* Values that go into JSON (--print-config, the state document) must be UTF-8, as every
+ * value of an ECS task definition is: JSON encoders refuse anything else. */
+static int check_utf8(const struct config *cfg, char *const envp[], const struct argfacts *f,
+		      char *err, size_t errlen)
+{
+	const struct { const char *name, *v; } vals[] = {
+		{f->host ? "-H/--host" : "TARGET_URL", cfg->target_url},
+		{locustfile_source(cfg, envp), cfg->locustfile},
+		{"LOCUST_ECS_ENGINE", cfg->engine},
+		{"LOCUST_ECS_STATE_DIR", cfg->state_dir},
+		{f->web_host ? "--web-host" : "LOCUST_WEB_HOST", cfg->web_host},
+	};
+	char sb[128];
+	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
+		if (vals[i].v && !utf8_ok(vals[i].v))
+			return fail(err, errlen, EXIT_CONFIG,
+				    "%s=\"%s\" is not valid UTF-8: use UTF-8 text", vals[i].name,
+				    show(vals[i].v, sb, sizeof sb));
+	for (int i = 0; i < cfg->nopts; i++)
+		if (!utf8_ok(cfg->opts[i]))
+			return fail(err, errlen, EXIT_CONFIG,
+				    "LOCUST_OPTS holds the word \"%s\", which is not valid UTF-8",
+				    show(cfg->opts[i], sb, sizeof sb));
+	for (int i = 0; i < cfg->nextra; i++)
+		if (!utf8_ok(cfg->extra[i]))
+			return fail(err, errlen, EXIT_USAGE,
+				    "the command's argument \"%s\" is not valid UTF-8",
+				    show(cfg->extra[i], sb, sizeof sb));
+	return 0;
+}
+
 /* Leading options of the supervisor itself; the rest belongs to the engine. */
 static int parse_argv(struct config *cfg, int argc, char *const argv[], int *first,
 		      char *err, size_t errlen)
@@ -734,7 +815,7 @@ int config_parse(struct config *cfg, char *const envp[], int argc, char *const a
 	cfg->engine = s ? s : "locust";
 	if (cfg->role != ROLE_WORKER)
 		cfg->engines = 1;
-	return 0;
+	return check_utf8(cfg, envp, &f, err, errlen);
 }
 
 int config_find_program(const char *name, const char *path, char *out, size_t outlen,
@@ -790,13 +871,17 @@ int config_check_files(const struct config *cfg, char *const envp[], char *err, 
 		snprintf(path, sizeof path, "%.*s", (int)n, p);
 		if (stat(path, &st) < 0) {
 			snprintf(path, sizeof path, "%.*s.py", (int)n, p);
-			if (stat(path, &st) < 0)
+			if (stat(path, &st) < 0) {
+				char sb2[128]; /* the element, escaped: the message stays one line */
+				snprintf(path, sizeof path, "%.*s", (int)n, p);
 				return fail(err, errlen, EXIT_CONFIG,
-					    "LOCUSTFILE_PATH=\"%s\": the locustfile \"%.*s\" does "
+					    "%s=\"%s\": the locustfile \"%s\" does "
 					    "not exist: set LOCUSTFILE_PATH (or -f) to a file or "
 					    "directory in the image, default %s",
-					    show(cfg->locustfile, sb, sizeof sb), (int)n, p,
-					    DEFAULT_LOCUSTFILE);
+					    locustfile_source(cfg, envp),
+					    show(cfg->locustfile, sb, sizeof sb),
+					    show(path, sb2, sizeof sb2), DEFAULT_LOCUSTFILE);
+			}
 		}
 		p = comma ? comma + 1 : NULL;
 	}

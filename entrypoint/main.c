@@ -430,6 +430,9 @@ static void begin_stop(struct sup *s, int sig, int stop_sig, long long now)
 	drop_candidates(s);
 	drop_watch(s);
 	drop_recheck(s);
+	/* orphans (a draining grandchild, a daemon that left the engine's group) get the
+	 * stop signal too, so that they can end within the grace rather than be killed */
+	sup_signal_orphans(s->eng, s->neng, sig);
 	if (!running_engines(s)) {
 		set_phase(s, PH_STOPPING);
 		return;
@@ -483,6 +486,9 @@ static void on_engine_exit(struct sup *s, int i, long long now)
 		 e->status, lived);
 	if (s->phase == PH_STOPPING || s->phase == PH_DRAINING) {
 		note_final(s, e->status);
+		/* its orphans are ours now: they get the stop signal too */
+		if (s->phase == PH_STOPPING && s->stop_sig)
+			sup_signal_orphans(s->eng, s->neng, s->stop_sig);
 		return;
 	}
 	if (s->phase == PH_RESTARTING && e->stop_sent)
@@ -696,8 +702,7 @@ static int step(struct sup *s, long long now)
 		break;
 	case PH_DRAINING:
 	case PH_STOPPING:
-		if (now >= s->stop_deadline && (running_engines(s) || s->phase == PH_DRAINING) &&
-		    !s->killed) {
+		if (now >= s->stop_deadline && !s->killed) {
 			if (running_engines(s))
 				log_warnx("engine.kill", "the engines did not stop within the grace "
 					  "(%ld ms): SIGKILL", s->cfg.stop_grace_ms);

@@ -272,7 +272,7 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
 {
 	struct body *b = ud;
 	size_t k = size * n;
-	if (k > META_BODY_MAX - b->len) {
+	if (k > (size_t)META_BODY_MAX - b->len) {
 		b->too_big = 1;
 		return 0; /* curl stops with CURLE_WRITE_ERROR */
 	}
@@ -430,7 +430,6 @@ static enum outcome get_doc(const char *url, struct body *b, long long deadline,
 			    struct waker *w, char *why, size_t whylen)
 {
 	long backoff = META_BACKOFF_MS;
-	enum outcome o = GIVE_UP;
 	int answered = 0;
 	for (int i = 1; i <= META_ATTEMPTS; i++) {
 		long long left = deadline - now_ms();
@@ -439,8 +438,9 @@ static enum outcome get_doc(const char *url, struct body *b, long long deadline,
 				snprintf(why, whylen, "no time left");
 			return GIVE_UP;
 		}
-		o = attempt(url, b, left < META_REQUEST_MS ? (long)left : META_REQUEST_MS, w,
-			    &answered, why, whylen);
+		enum outcome o = attempt(url, b,
+					 left < META_REQUEST_MS ? (long)left : META_REQUEST_MS, w,
+					 &answered, why, whylen);
 		if (o != RETRY)
 			return o;
 		if (i == META_ATTEMPTS || now_ms() + backoff >= deadline)

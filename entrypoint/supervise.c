@@ -208,8 +208,9 @@ int sup_reap(struct engine *es, int n, int *children_left)
 	}
 }
 
-/* Children of ours that are not engines (orphans re-parented to us, as a subreaper). */
-static void kill_children(void)
+/* sig to every child of ours that is not an engine: orphans re-parented to us (as PID 1
+ * or subreaper), which no engine's process group reaches any more. */
+void sup_signal_orphans(const struct engine *es, int n, int sig)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *de;
@@ -218,12 +219,14 @@ static void kill_children(void)
 		return;
 	while ((de = readdir(d))) {
 		char *end;
-		int ppid;
+		int ppid, engine = 0;
 		long pid = strtol(de->d_name, &end, 10);
 		if (*end || pid <= 0)
 			continue;
-		if (sup_proc_stat((pid_t)pid, NULL, &ppid, NULL) == 0 && ppid == self)
-			kill((pid_t)pid, SIGKILL);
+		for (int i = 0; i < n; i++)
+			engine |= es[i].pid == (pid_t)pid;
+		if (!engine && sup_proc_stat((pid_t)pid, NULL, &ppid, NULL) == 0 && ppid == self)
+			kill((pid_t)pid, sig);
 	}
 	closedir(d);
 }
@@ -236,5 +239,5 @@ void sup_kill_rest(struct engine *es, int n)
 		return;
 	}
 	sup_signal_all(es, n, SIGKILL);
-	kill_children();
+	sup_signal_orphans(es, 0, SIGKILL);
 }

@@ -33,6 +33,9 @@ void sup_signal_all(struct engine *es, int n, int sig);
  * exits seen; *children_left says whether any child of ours remains. */
 int sup_reap(struct engine *es, int n, int *children_left);
 
+/* Sends sig to every child of ours that is not one of the engines es[0..n-1]. */
+void sup_signal_orphans(const struct engine *es, int n, int sig);
+
 /* SIGKILL to everything left below us: the whole namespace as PID 1, else our engines'
  * groups and every remaining child. */
 void sup_kill_rest(struct engine *es, int n);

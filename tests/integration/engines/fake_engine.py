@@ -86,6 +86,34 @@ elif mode == "inspect":
     note(f"SigBlk {st['SigBlk']} SigIgn {st['SigIgn']}")
     note(f"pgid {os.getpgid(0)} pid {os.getpid()}")
     sys.exit(0)
+elif mode == "daemon":
+    # a child that leaves the engine's session and group, as a daemon does
+    ignore = os.environ.get("FAKE_DAEMON_IGNORES_TERM") == "1"
+    if os.fork() == 0:
+        os.setsid()
+        if ignore:
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        else:
+            signal.signal(signal.SIGTERM, lambda *_: (note("daemon got TERM"), os._exit(0)))
+        note(f"daemon {os.getpid()} sid {os.getsid(0)}")
+        time.sleep(60)
+        os._exit(0)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    note("engine up")
+    time.sleep(60)
+elif mode == "count-term":
+    # exits on the N-th SIGTERM only
+    left = [int(arg)]
+
+    def on_term(*_):
+        left[0] -= 1
+        note(f"TERM, {left[0]} to go")
+        if left[0] <= 0:
+            os._exit(0)
+    signal.signal(signal.SIGTERM, on_term)
+    note("engine up")
+    while True:
+        time.sleep(0.05)
 elif mode == "crash-once":
     marker = out + ".crashed"
     if not os.path.exists(marker):
