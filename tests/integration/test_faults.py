@@ -249,3 +249,66 @@ def test_dns_answer_with_hundreds_of_records(procs, tmp_path):
     finally:
         s.close(0)
         ctx.term()
+
+
+class RawHTTP:
+    """A metadata endpoint that misbehaves below HTTP: endless headers, or a body cut off."""
+
+    def __init__(self, mode):
+        self.mode, self.stop = mode, threading.Event()
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(8)
+        self.srv.settimeout(0.2)
+        self.port = self.srv.getsockname()[1]
+        self.t = threading.Thread(target=self.serve, daemon=True)
+        self.t.start()
+
+    def serve(self):
+        while not self.stop.is_set():
+            try:
+                c, _ = self.srv.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self.answer, args=(c,), daemon=True).start()
+
+    def answer(self, c):
+        try:
+            c.recv(4096)
+            if self.mode == "headers-forever":
+                c.sendall(b"HTTP/1.1 200 OK\r\n")
+                while not self.stop.is_set():
+                    c.sendall(b"X-More: " + b"h" * 64 + b"\r\n")
+                    time.sleep(0.005)
+            else:
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                          b"Content-Length: 5000\r\n\r\n{\"Cluster\": \"half")
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def close(self):
+        self.stop.set()
+        self.t.join(2)
+        self.srv.close()
+
+
+@pytest.mark.parametrize("mode", ["headers-forever", "closed-mid-body"])
+def test_metadata_endpoint_misbehaving_below_http(tmp_path, mode):
+    srv = RawHTTP(mode)
+    try:
+        env = base_env(tmp_path, LOCUST_ECS_METADATA="on",
+                       ECS_CONTAINER_METADATA_URI_V4=f"http://127.0.0.1:{srv.port}/v4/x",
+                       LOCUSTFILE_PATH=str(tmp_path))
+        t0 = time.monotonic()
+        r = subprocess.run([ENTRY, "--print-config"], env=env, capture_output=True, timeout=30)
+        took = time.monotonic() - t0
+        assert r.returncode == 0, r.stderr
+        assert took < 6, f"bounded ({took:.1f}s)"
+        import json
+        m = json.loads(r.stdout)["metadata"]
+        assert m["read"] is False and m["warning"], m
+        assert b"metadata" in r.stderr and f"127.0.0.1:{srv.port}".encode() in r.stderr
+    finally:
+        srv.close()
