@@ -663,3 +663,38 @@ def test_bad_environment_and_usage(fake):
     r = subprocess.run([HEALTH, "--help"], env=fake.env, capture_output=True, text=True,
                        timeout=10)
     assert r.returncode == 0 and "usage: locust-healthcheck" in r.stdout
+
+
+# ---------- a web UI that answers 200 with the wrong thing ----------
+
+@pytest.mark.parametrize("body,why", [
+    (b"<html>hello</html>", "not with Locust's stats"),
+    (b'{"state": "running", "workers": "many"}', "not with Locust's stats"),
+    (b'[1, 2, 3]', "not with Locust's stats"),
+    (b'{"stats": []}', "not with Locust's stats"),
+])
+def test_web_ui_200_with_wrong_body(fake, body, why):
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+    import threading
+
+    class H(BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+    srv = HTTPServer(("127.0.0.1", 0), H)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    try:
+        fake.doc["web"]["port"] = srv.server_address[1]
+        fake.write()
+        r = health(fake.env)
+        assert r.returncode == 1, r.stdout
+        assert "answered 200 but" in r.stdout and why in r.stdout, r.stdout
+    finally:
+        srv.shutdown()
+        srv.server_close()
