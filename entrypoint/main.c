@@ -219,7 +219,8 @@ static void probe_candidates(struct sup *s, const struct resolve_result *r)
 static void schedule_resolve(struct sup *s, long long now)
 {
 	long b = s->resolve_backoff ? s->resolve_backoff : RESOLVE_BACKOFF_MIN_MS;
-	long jitter = b / 4 ? rand() % (b / 4) : 0; /* spread many workers' retries */
+	/* jitter spreads many workers' retries; it protects nothing, rand() is enough */
+	long jitter = b / 4 ? rand() % (b / 4) : 0; /* NOLINT(cert-msc30-c,cert-msc50-cpp) */
 	s->next_resolve = now + b + jitter;
 	s->resolve_backoff = b * 2 > RESOLVE_BACKOFF_MAX_MS ? RESOLVE_BACKOFF_MAX_MS : b * 2;
 }
@@ -851,6 +852,11 @@ static int print_config(struct sup *s)
 		"auth", c->web_auth != NULL, "host", c->web_host,
 		"engine_argv", argv ? redacted_argv(argv) : json_null(),
 		"metadata", metadata_to_json(&s->meta));
+	if (!doc) {
+		log_error("print-config", "unable to encode the configuration as JSON");
+		config_free_argv(argv);
+		return EXIT_SOFTWARE;
+	}
 	json_object_set_new(doc, "role_source", json_string(c->role_source));
 	json_object_set_new(doc, "engine_count", json_integer(s->neng)); /* "auto" resolved */
 	if (c->role == ROLE_WORKER) {
@@ -873,13 +879,18 @@ static int print_config(struct sup *s)
 				      (json_int_t)c->rejoin_window_ms, "state_dir", c->state_dir,
 				      "health_timeout_ms", (json_int_t)c->health_timeout_ms,
 				      "health_grace_ms", (json_int_t)c->health_grace_ms));
-	char *text = json_dumps(doc, JSON_INDENT(2));
-	if (text)
+	char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
+	int rc = 0;
+	if (text) {
 		printf("%s\n", text);
+	} else {
+		log_error("print-config", "unable to encode the configuration as JSON");
+		rc = EXIT_SOFTWARE;
+	}
 	free(text);
 	json_decref(doc);
 	config_free_argv(argv);
-	return 0;
+	return rc;
 }
 
 static void task_context(struct sup *s)

@@ -253,9 +253,9 @@ void resolve_process(struct resolver *r, const struct pollfd *pfd, int n)
 		if (!pfd[i].revents)
 			continue;
 		ares_process_fd(r->ch,
-				pfd[i].revents & (POLLIN | POLLERR | POLLHUP) ? pfd[i].fd
-									  : ARES_SOCKET_BAD,
-				pfd[i].revents & POLLOUT ? pfd[i].fd : ARES_SOCKET_BAD);
+				(pfd[i].revents & (POLLIN | POLLERR | POLLHUP)) ? pfd[i].fd
+									    : ARES_SOCKET_BAD,
+				(pfd[i].revents & POLLOUT) ? pfd[i].fd : ARES_SOCKET_BAD);
 	}
 	if (r->busy)
 		ares_process_fd(r->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD); /* timeouts */

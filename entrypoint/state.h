@@ -10,7 +10,7 @@
 
 #define STATE_FILE "state.json"
 #define STATE_MAX_ENGINES 256
-#define STATE_MAX_BYTES (256 * 1024)
+#define STATE_MAX_BYTES ((size_t)256 * 1024)
 
 /* What the supervisor reports; times are wall-clock milliseconds since the epoch. */
 struct state_info {

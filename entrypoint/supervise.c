@@ -71,8 +71,8 @@ int sup_proc_stat(pid_t pid, char *state, int *ppid, unsigned long long *start_t
 	buf[n] = '\0';
 	/* the command name may hold spaces and parens: count fields after the last ')' */
 	char *p = strrchr(buf, ')');
-	if (!p || p[1] != ' ')
-		return -1;
+	if (!p || p[1] != ' ' || !p[2] || p[3] != ' ')
+		return -1; /* ") S ppid ...": state letter and a field after it */
 	if (state)
 		*state = p[2];
 	if (ppid)

@@ -27,7 +27,7 @@
 
 extern char **environ;
 
-#define WEB_MAX_BODY (16u * 1024 * 1024) /* /stats/requests grows with the request names */
+#define WEB_MAX_BODY ((size_t)16 * 1024 * 1024) /* /stats/requests grows with the request names */
 #define PROBE_POLL_MS 20                 /* libzmq's monitor fd is edge-like: look often */
 #define MARGIN_MAX_MS 400                /* time kept after the checks to print and exit */
 
@@ -221,7 +221,7 @@ static int load_state(struct hc *h)
 		goto out;
 	}
 	if (len > STATE_MAX_BYTES) {
-		fail(h, "state", "the state document %s is larger than %d bytes: not ours",
+		fail(h, "state", "the state document %s is larger than %zu bytes: not ours",
 		     h->state_path, STATE_MAX_BYTES);
 		goto out;
 	}
@@ -244,7 +244,9 @@ out:
 static char proc_state(int pid)
 {
 	char st = 0;
-	return sup_proc_stat(pid, &st, NULL, NULL) == 0 ? st : 0;
+	if (sup_proc_stat(pid, &st, NULL, NULL) < 0)
+		return 0;
+	return st;
 }
 
 /* Is pid the process that started at ticks? 0 yes, else a reason in why. */
@@ -392,7 +394,7 @@ static int engine_web_auth(int pid, char *out, size_t outlen)
 	size_t len = 0;
 	int found = 0;
 	snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
-	if (pid <= 0 || proctcp_read_file(path, 1024 * 1024, &buf, &len) < 0)
+	if (pid <= 0 || proctcp_read_file(path, (size_t)1024 * 1024, &buf, &len) < 0)
 		return 0;
 	for (size_t off = 0; off < len && !found;) {
 		const char *arg = buf + off;
@@ -514,7 +516,7 @@ static void check_web(struct hc *h)
 		fail(h, "web", "%s: the web UI at %s did not answer: %s", s->role, url,
 		     errbuf[0] ? errbuf : curl_easy_strerror(cc));
 	else if (b.too_big)
-		fail(h, "web", "%s: the web UI at %s sent more than %u bytes", s->role, url,
+		fail(h, "web", "%s: the web UI at %s sent more than %zu bytes", s->role, url,
 		     WEB_MAX_BODY);
 	else if (code == 401)
 		fail(h, "web", "%s: the web UI at %s answered 401: %s", s->role, url,

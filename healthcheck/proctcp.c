@@ -170,7 +170,7 @@ static int is_header(const char *line, size_t len)
 	size_t i = 0;
 	while (i < len && line[i] == ' ')
 		i++;
-	return len - i >= 3 && memcmp(line + i, "sl ", 3) == 0;
+	return i + 3 <= len && memcmp(line + i, "sl ", 3) == 0;
 }
 
 size_t proctcp_count(const char *buf, size_t len, const struct proctcp_addr *to,
@@ -183,6 +183,7 @@ size_t proctcp_count(const char *buf, size_t len, const struct proctcp_addr *to,
 		size_t n = nl ? (size_t)(nl - line) : len - off;
 		struct proctcp_entry e;
 		off += n + (nl != NULL);
+		/* cppcheck-suppress knownConditionTrueFalse ; an empty line has nl == line */
 		if (n == 0 || is_header(line, n))
 			continue;
 		if (proctcp_parse_line(line, n, &e) < 0) {

@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 #define PROCTCP_ESTABLISHED 1 /* the kernel's TCP_ESTABLISHED, as /proc/net/tcp prints it */
-#define PROCTCP_MAX_FILE (64u * 1024 * 1024)
+#define PROCTCP_MAX_FILE ((size_t)64 * 1024 * 1024)
 
 /* An address and port; IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) are kept as IPv4 so
  * that a tcp6 socket connected to an IPv4 master compares equal. */
