@@ -735,8 +735,7 @@ static int check_utf8(const struct config *cfg, char *const envp[], const struct
 }
 
 /* Leading options of the supervisor itself; the rest belongs to the engine. */
-static int parse_argv(struct config *cfg, int argc, char *const argv[], int *first,
-		      char *err, size_t errlen)
+static void parse_argv(struct config *cfg, int argc, char *const argv[], int *first)
 {
 	int i = 1;
 	cfg->action = ACT_RUN;
@@ -760,9 +759,6 @@ static int parse_argv(struct config *cfg, int argc, char *const argv[], int *fir
 			i++;
 	}
 	*first = i;
-	(void)err;
-	(void)errlen;
-	return 0;
 }
 
 static char **dup_args(char *const *src, int n)
@@ -788,8 +784,7 @@ int config_parse(struct config *cfg, char *const envp[], int argc, char *const a
 
 	memset(cfg, 0, sizeof *cfg);
 	err[0] = '\0';
-	if ((rc = parse_argv(cfg, argc, argv, &first, err, errlen)))
-		return rc;
+	parse_argv(cfg, argc, argv, &first);
 	if (cfg->action == ACT_HELP || cfg->action == ACT_VERSION)
 		return 0;
 	cfg->nextra = argc - first;

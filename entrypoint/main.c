@@ -527,7 +527,7 @@ static void on_engine_exit(struct sup *s, int i, long long now)
 	save_state(s);
 }
 
-static void after_reap(struct sup *s, int children_left, long long now)
+static void after_reap(struct sup *s, long long now)
 {
 	for (int i = 0; i < s->neng; i++)
 		if (s->eng[i].exited)
@@ -546,7 +546,6 @@ static void after_reap(struct sup *s, int children_left, long long now)
 			begin_search(s, now, PH_REJOINING);
 		}
 	}
-	(void)children_left;
 }
 
 /* ---------- the loop ---------- */
@@ -591,7 +590,7 @@ static long loop_timeout(struct sup *s, long long now)
 	return t;
 }
 
-static int collect_fds(struct sup *s, struct pollfd *pfd, int *nres, int *probe_at)
+static int collect_fds(struct sup *s, struct pollfd *pfd, int *nres)
 {
 	int n = 0;
 	pfd[n++] = (struct pollfd){.fd = s->sfd, .events = POLLIN};
@@ -600,7 +599,6 @@ static int collect_fds(struct sup *s, struct pollfd *pfd, int *nres, int *probe_
 		*nres = resolve_pollfds(s->res, pfd + n, 16);
 		n += *nres;
 	}
-	*probe_at = n;
 	for (int k = 0; k < s->ncand && n < MAX_POLL; k++)
 		n += probe_pollfd(s->cand[k], &pfd[n]);
 	if (s->watch && n < MAX_POLL)
@@ -737,9 +735,9 @@ static int loop(struct sup *s)
 {
 	for (;;) {
 		struct pollfd pfd[MAX_POLL];
-		int nres, probe_at, children_left;
+		int nres, children_left;
 		long long now = sup_now_ms();
-		int n = collect_fds(s, pfd, &nres, &probe_at);
+		int n = collect_fds(s, pfd, &nres);
 		int rc = poll(pfd, (nfds_t)n, (int)loop_timeout(s, now));
 		if (rc < 0 && errno != EINTR) {
 			log_error("poll", "poll failed: %s", strerror(errno));
@@ -748,7 +746,7 @@ static int loop(struct sup *s)
 		now = sup_now_ms();
 		on_signals(s, now);
 		if (sup_reap(s->eng, s->neng, &children_left))
-			after_reap(s, children_left, now);
+			after_reap(s, now);
 		if (s->res)
 			resolve_process(s->res, pfd + 1, nres);
 		run_resolver(s, now);
