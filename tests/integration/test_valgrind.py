@@ -23,7 +23,9 @@ VALGRIND = shutil.which("valgrind")
 def _sanitized(path):
     try:
         with open(path, "rb") as f:
-            return b"AddressSanitizer" in f.read()
+            data = f.read()
+        # an instrumented program needs libasan (or carries it, when linked statically)
+        return any(m in data for m in (b"__asan_init", b"libasan", b"AddressSanitizer"))
     except OSError:
         return False
 
