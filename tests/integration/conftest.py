@@ -4,7 +4,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 
@@ -16,6 +15,7 @@ ENTRY = os.path.join(BUILD, "locust-entrypoint")
 HEALTH = os.path.join(BUILD, "locust-healthcheck")
 PY = "/usr/bin/python3"
 LOCUST = "/usr/bin/locust"
+FAKE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "engines", "fake_engine.py")
 
 # Debian's python3-locust 2.12.1 has an empty version string, which a master rejects
 # from a worker; the shim sets it (DESIGN.md). Images FROM locustio/locust need none.
@@ -318,3 +318,22 @@ class Dnsmasq:
 @pytest.fixture
 def dns(procs, tmp_path):
     return Dnsmasq(procs, tmp_path)
+
+
+def fake_env(tmp_path, mode, arg="0", **extra):
+    """The environment of a supervisor whose engine is the stand-in engines/fake_engine.py,
+    doing `mode`; it notes what it sees in tmp_path/fake.out."""
+    lf = tmp_path / "lf.py"
+    lf.write_text("# unused by the fake engine\n")
+    return base_env(tmp_path, LOCUST_ECS_ENGINE=FAKE, LOCUSTFILE_PATH=str(lf), FAKE_MODE=mode,
+                    FAKE_ARG=arg, FAKE_OUT=str(tmp_path / "fake.out"), **extra)
+
+
+def notes(tmp_path):
+    """What the fake engine noted, a line each."""
+    p = tmp_path / "fake.out"
+    return p.read_text().splitlines() if p.exists() else []
+
+
+def has_note(tmp_path, text):
+    return any(text in l for l in notes(tmp_path))

@@ -5,7 +5,6 @@ engine started. The table below is the one source: tests/bad_input.md is generat
 the file is current."""
 import json
 import os
-import stat
 import subprocess
 import sys
 from collections import namedtuple

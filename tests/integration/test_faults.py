@@ -9,27 +9,10 @@ import time
 
 import pytest
 
-from conftest import (ENTRY, Dnsmasq, base_env, children_of, descendants_of, free_port,
-                      start_master, wait_for, workers_of)
+from conftest import (ENTRY, Dnsmasq, base_env, children_of, descendants_of, fake_env,
+                      free_port, has_note, notes, start_master, wait_for, workers_of)
 
-FAKE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "engines", "fake_engine.py")
 UNSHARE = shutil.which("unshare") or "/usr/bin/unshare"
-
-
-def fake_env(tmp_path, mode, arg="0", **extra):
-    lf = tmp_path / "lf.py"
-    lf.write_text("# fake\n")
-    return base_env(tmp_path, LOCUST_ECS_ENGINE=FAKE, LOCUSTFILE_PATH=str(lf), FAKE_MODE=mode,
-                    FAKE_ARG=arg, FAKE_OUT=str(tmp_path / "fake.out"), **extra)
-
-
-def notes(tmp_path):
-    p = tmp_path / "fake.out"
-    return p.read_text().splitlines() if p.exists() else []
-
-
-def has_note(tmp_path, text):
-    return any(text in l for l in notes(tmp_path))
 
 
 def pid_alive(pid):

@@ -7,9 +7,8 @@ import time
 
 import pytest
 
-from conftest import ENTRY, base_env, children_of, wait_for
+from conftest import ENTRY, children_of, fake_env, notes, wait_for
 
-FAKE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "engines", "fake_engine.py")
 UNSHARE = shutil.which("unshare") or "/usr/bin/unshare"
 
 
@@ -24,18 +23,6 @@ def can_unshare():
 
 HAVE_PIDNS = can_unshare()
 pid1 = pytest.mark.skipif(not HAVE_PIDNS, reason="PID namespaces not available (needs root)")
-
-
-def fake_env(tmp_path, mode, arg="0", **extra):
-    lf = tmp_path / "locustfile.py"
-    lf.write_text("# unused by the fake engine\n")
-    return base_env(tmp_path, LOCUST_ECS_ENGINE=FAKE, LOCUSTFILE_PATH=str(lf), FAKE_MODE=mode,
-                    FAKE_ARG=arg, FAKE_OUT=str(tmp_path / "fake.out"), **extra)
-
-
-def notes(tmp_path):
-    p = tmp_path / "fake.out"
-    return p.read_text().splitlines() if p.exists() else []
 
 
 def run(argv, env, timeout=30):
