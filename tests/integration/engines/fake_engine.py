@@ -116,8 +116,12 @@ elif mode == "count-term":
         time.sleep(0.05)
 elif mode == "crash-once":
     marker = out + ".crashed"
-    if not os.path.exists(marker):
-        open(marker, "w").close()
+    try:
+        # O_EXCL: of engines started together exactly one wins the marker.
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+    else:
         note("crashing")
         sys.exit(3)
     note("sleeping")
