@@ -16,11 +16,8 @@ import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-BUILD = os.environ.get("LE_BUILD", os.path.join(ROOT, "build"))
-ENTRY = os.path.join(BUILD, "locust-entrypoint")
-HEALTH = os.path.join(BUILD, "locust-healthcheck")
-LOCUST = "/usr/bin/locust"
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+from conftest import BUILD, ENTRY, HEALTH, LOCUST, read_log  # noqa: E402
 TINI = shutil.which("tini") or "/usr/bin/tini"
 SHIM = 'import locust.runners as _r\n_r.__version__ = _r.__version__ or "2.12.1"\n'
 USER = SHIM + '''from locust import HttpUser, task, constant
@@ -177,20 +174,12 @@ def workers(bind, web):
 
 def engine_start_time(logpath, after=0):
     """Wall time (s) of the first engine.start after `after`, from the JSON log."""
-    try:
-        with open(logpath, "rb") as f:
-            for line in f:
-                try:
-                    o = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(o, dict) and o.get("event") == "engine.start":
-                    ts = time.mktime(time.strptime(o["ts"][:19], "%Y-%m-%dT%H:%M:%S")) \
-                        - time.timezone + int(o["ts"][20:23]) / 1000
-                    if ts > after:
-                        return ts
-    except OSError:
-        pass
+    for o in read_log(logpath):
+        if o["event"] == "engine.start":
+            ts = time.mktime(time.strptime(o["ts"][:19], "%Y-%m-%dT%H:%M:%S")) \
+                - time.timezone + int(o["ts"][20:23]) / 1000
+            if ts > after:
+                return ts
     return None
 
 

@@ -6,23 +6,16 @@ real Locust processes under the real supervisor. Prints a table; asserts nothing
     LE_BUILD=$PWD/build /usr/bin/python3 tests/bench/health_bench.py [RUNS]
 """
 import os
-import signal
 import statistics
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from conftest import (ENTRY, HEALTH, LOCUSTFILE, PY, Procs, descendants_of,  # noqa: E402
-                      free_port, port_open, wait_for)
+from conftest import (ENTRY, HEALTH, LOCUSTFILE, PY, Procs,  # noqa: E402
+                      free_port, port_open, stop_supervisor, wait_for)
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 30
-
-
-def start_ticks(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        s = f.read()
-    return int(s[s.rindex(")") + 2:].split()[19])
 
 
 def env_for(tmp, name, **extra):
@@ -73,21 +66,6 @@ def measure(name, argv, env):
         "rss": max(r[1] for r in rows),
         "ok": sum(1 for r in rows if r[2] == 0),
     }
-
-
-def stop(p):
-    left = [(d, start_ticks(d)) for d in descendants_of(p.pid)]
-    p.signal(signal.SIGTERM)
-    try:
-        p.wait(20)
-    except Exception:
-        pass
-    for pid, ticks in left:
-        try:
-            if start_ticks(pid) == ticks:
-                os.kill(pid, signal.SIGKILL)
-        except (OSError, ValueError, IndexError):
-            pass
 
 
 def main():
@@ -154,7 +132,7 @@ def main():
                   f"{r['rss']:9d} {r['ok']:>4}/{RUNS}")
     finally:
         for p in reversed(sups):
-            stop(p)
+            stop_supervisor(p)
         procs.cleanup()
 
 

@@ -276,6 +276,48 @@ def descendants_of(pid):
     return seen
 
 
+def start_ticks(pid):
+    """When pid started (field 22 of /proc/PID/stat): with the pid, names one process."""
+    with open(f"/proc/{pid}/stat") as f:
+        s = f.read()
+    return int(s[s.rindex(")") + 2:].split()[19])
+
+
+def below(pid):
+    """The descendants of pid, each with its start time, so that they can be ended later
+    by pid without hitting a process that reused one."""
+    out = []
+    for d in descendants_of(pid):
+        try:
+            out.append((d, start_ticks(d)))
+        except (OSError, ValueError, IndexError):
+            pass
+    return out
+
+
+def kill_left(left):
+    """SIGKILL each (pid, start time) of left that is still the same process."""
+    for pid, ticks in left:
+        try:
+            if start_ticks(pid) == ticks:
+                os.kill(pid, signal.SIGKILL)
+        except (OSError, ValueError, IndexError):
+            pass
+
+
+def stop_supervisor(p, timeout=20):
+    """SIGTERM as ECS sends it; the exit status, or None when it outlived timeout. Whatever
+    the supervisor left (its engines lead process groups of their own) is killed by pid."""
+    left = below(p.pid)
+    p.signal(signal.SIGTERM)
+    try:
+        return p.wait(timeout)
+    except subprocess.TimeoutExpired:
+        return None
+    finally:
+        kill_left(left)
+
+
 class Dnsmasq:
     """A real DNS server on loopback standing in for Cloud Map: records in a hosts file,
     changed during a test and reloaded with SIGHUP."""
@@ -327,6 +369,19 @@ def fake_env(tmp_path, mode, arg="0", **extra):
     lf.write_text("# unused by the fake engine\n")
     return base_env(tmp_path, LOCUST_ECS_ENGINE=FAKE, LOCUSTFILE_PATH=str(lf), FAKE_MODE=mode,
                     FAKE_ARG=arg, FAKE_OUT=str(tmp_path / "fake.out"), **extra)
+
+
+def zmq_router(host, port):
+    """A ZMQ ROUTER bound like a master's port, with no Locust behind it: (context, socket)."""
+    import zmq
+    ctx = zmq.Context()
+    s = ctx.socket(zmq.ROUTER)
+    if ":" in host:
+        s.setsockopt(zmq.IPV6, 1)
+        s.bind(f"tcp://[{host}]:{port}")
+    else:
+        s.bind(f"tcp://{host}:{port}")
+    return ctx, s
 
 
 def notes(tmp_path):

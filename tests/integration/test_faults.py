@@ -10,7 +10,7 @@ import time
 import pytest
 
 from conftest import (ENTRY, Dnsmasq, base_env, children_of, descendants_of, fake_env,
-                      free_port, has_note, notes, start_master, wait_for, workers_of)
+                      free_port, has_note, notes, start_master, wait_for, workers_of, zmq_router)
 
 UNSHARE = shutil.which("unshare") or "/usr/bin/unshare"
 
@@ -82,14 +82,6 @@ def test_sigterm_while_draining(procs, tmp_path):
     assert p.wait(15) == 0
     assert time.monotonic() - t0 < 5, "the orphan got SIGTERM, not the grace"
     assert descendants_of(p.pid) == []
-
-
-def zmq_router(host, port):
-    import zmq
-    ctx = zmq.Context()
-    s = ctx.socket(zmq.ROUTER)
-    s.bind(f"tcp://{host}:{port}")
-    return ctx, s
 
 
 def test_sigterm_while_restarting(procs, tmp_path):

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from conftest import (ENTRY, HEALTH, base_env, descendants_of, free_port, port_open,
-                      start_master, wait_for, workers_of)
+from conftest import (ENTRY, HEALTH, base_env, below, kill_left, free_port, port_open,
+                      start_master, start_ticks, stop_supervisor, wait_for, workers_of)
 
 SECRET = "s3cret-Pa55"
 
@@ -49,12 +49,6 @@ def wait_verdict(env, rc, text=None, timeout=20.0):
         raise AssertionError(f"{e}; last verdicts: {seen[-3:]}") from None
 
 
-def start_ticks(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        s = f.read()
-    return int(s[s.rindex(")") + 2:].split()[19])
-
-
 def read_state(env):
     try:
         with open(os.path.join(env["LOCUST_ECS_STATE_DIR"], "state.json")) as f:
@@ -86,24 +80,7 @@ def supervisor(procs, tmp_path, locustfile, name, args=(), state=None, **env):
 
 
 def stop(p, timeout=20):
-    """Ends a supervisor with SIGTERM as ECS would; whatever it leaves behind is killed by
-    pid (its engines live in their own process groups)."""
-    left = [(d, start_ticks(d)) for d in descendants_of(p.pid) if os.path.exists(f"/proc/{d}")]
-    p.signal(signal.SIGTERM)
-    try:
-        p.wait(timeout)
-    except subprocess.TimeoutExpired:
-        pass
-    kill_left(left)
-
-
-def kill_left(left):
-    for pid, ticks in left:
-        try:
-            if start_ticks(pid) == ticks:
-                os.kill(pid, signal.SIGKILL)
-        except (OSError, ValueError, IndexError):
-            pass
+    stop_supervisor(p, timeout)
 
 
 @pytest.fixture
@@ -278,7 +255,7 @@ def test_headless_master_zmtp(procs, sups, tmp_path, locustfile, http_target):
                                f"--master-bind-host 127.0.0.1 --master-bind-port {port}")
     sups.append(m)
     wait_for(lambda: port_open("127.0.0.1", port), 15, what="the headless master's port")
-    out = wait_verdict(m.env, 0, f"headless master: port {port} answered the ZMTP handshake")
+    wait_verdict(m.env, 0, f"headless master: port {port} answered the ZMTP handshake")
     assert not port_open("127.0.0.1", web), "a headless master has no web UI"
     rc, doc = health_json(m.env)
     assert rc == 0 and doc["probe"]["up"] and doc["probe"]["port"] == port
@@ -430,7 +407,7 @@ def test_dead_supervisor(procs, tmp_path, locustfile, http_target):
     p = supervisor(procs, tmp_path, locustfile, "doomed", TARGET_URL=http_target,
                    LOCUST_OPTS=web_opts(web))
     wait_verdict(p.env, 0)
-    left = [(d, start_ticks(d)) for d in descendants_of(p.pid)]
+    left = below(p.pid)
     try:
         os.kill(p.pid, signal.SIGKILL)
         p.wait(5)

@@ -5,16 +5,14 @@ and on a worker. Any memcheck error or definite/indirect leak makes valgrind exi
 Skipped when valgrind is absent and for sanitizer builds (ASan and valgrind exclude each
 other)."""
 import glob
-import os
 import re
 import shutil
-import signal
 import subprocess
 
 import pytest
 
-from conftest import (ENTRY, HEALTH, base_env, descendants_of, free_port, port_open,
-                      start_master, wait_for, workers_of)
+from conftest import (ENTRY, HEALTH, base_env, free_port, port_open,
+                      start_master, stop_supervisor, wait_for, workers_of)
 
 VALGRIND = shutil.which("valgrind")
 
@@ -57,31 +55,11 @@ def clean_log(path):
     return text
 
 
-def start_ticks(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        s = f.read()
-    return int(s[s.rindex(")") + 2:].split()[19])
-
-
 def stop(p, timeout):
-    """SIGTERM as ECS sends it; returns the exit status. Whatever the supervisor left (none
-    expected) is killed by pid."""
-    left = []
-    for d in descendants_of(p.pid):
-        try:
-            left.append((d, start_ticks(d)))
-        except (OSError, ValueError, IndexError):
-            pass
-    p.signal(signal.SIGTERM)
-    try:
-        return p.wait(timeout)
-    finally:
-        for pid, ticks in left:
-            try:
-                if start_ticks(pid) == ticks:
-                    os.kill(pid, signal.SIGKILL)
-            except (OSError, ValueError, IndexError):
-                pass
+    """SIGTERM as ECS sends it; the exit status (an exception if it outlived timeout)."""
+    rc = stop_supervisor(p, timeout)
+    assert rc is not None, f"{p.name} still running {timeout}s after SIGTERM"
+    return rc
 
 
 def supervised(procs, tmp_path, name, locustfile, **env):

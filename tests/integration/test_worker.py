@@ -8,7 +8,7 @@ import time
 import pytest
 
 from conftest import (ENTRY, PY, Dnsmasq, base_env, free_port, port_open, start_master,
-                      wait_for, workers_of)
+                      wait_for, workers_of, zmq_router)
 
 FAKE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "engines", "fake_engine.py")
 NAME = "master.locust"
@@ -40,19 +40,6 @@ def fake_argv(tmp_path):
         return None
     lines = [l for l in p.read_text().splitlines() if l.startswith("argv ")]
     return lines[-1].split()[1:] if lines else None
-
-
-def zmq_router(host, port):
-    """A ZMQ ROUTER like a master's port, with no Locust behind it."""
-    import zmq
-    ctx = zmq.Context()
-    s = ctx.socket(zmq.ROUTER)
-    if ":" in host:
-        s.setsockopt(zmq.IPV6, 1)
-        s.bind(f"tcp://[{host}]:{port}")
-    else:
-        s.bind(f"tcp://{host}:{port}")
-    return ctx, s
 
 
 def test_name_resolves_at_once(procs, tmp_path, dns):
@@ -150,7 +137,7 @@ def test_several_addresses_one_reachable(procs, tmp_path, dns):
     dns.set({NAME: ["127.0.0.5", "127.0.0.6", "127.0.0.7"]})
     ctx, s = zmq_router("127.0.0.7", port)
     try:
-        p = procs.start([ENTRY], env=fake_worker_env(tmp_path, dns, LOCUST_MASTER_PORT=port))
+        procs.start([ENTRY], env=fake_worker_env(tmp_path, dns, LOCUST_MASTER_PORT=port))
         wait_for(lambda: fake_argv(tmp_path), 10, what="the engine")
         a = fake_argv(tmp_path)
         assert a[a.index("--master-host") + 1] == "127.0.0.7"
