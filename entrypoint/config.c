@@ -258,7 +258,7 @@ static char *own(struct config *cfg, char *s)
 enum opt_id {
 	OPT_NONE, OPT_FILE, OPT_HOST, OPT_MASTER, OPT_WORKER, OPT_MASTER_HOST, OPT_MASTER_PORT,
 	OPT_HEADLESS, OPT_AUTOSTART, OPT_WEB_PORT, OPT_WEB_AUTH, OPT_TLS_CERT, OPT_WEB_HOST,
-	OPT_BIND_PORT,
+	OPT_BIND_PORT, OPT_BIND_HOST,
 };
 struct opt_spec {
 	const char *shortname, *longname;
@@ -281,6 +281,7 @@ static const struct opt_spec opt_specs[] = {
 	{NULL, "--tls-cert", OPT_TLS_CERT, 1, 0},
 	{NULL, "--web-host", OPT_WEB_HOST, 1, 0},
 	{NULL, "--master-bind-port", OPT_BIND_PORT, 1, 0},
+	{NULL, "--master-bind-host", OPT_BIND_HOST, 1, 0},
 };
 
 /* Matches args[i] against the specs; sets *val and *used (args eaten: 1 or 2). */
@@ -314,7 +315,7 @@ static const struct opt_spec *match_opt(char **args, int n, int i, const char **
 
 struct argfacts {
 	const char *file, *host, *master_host, *master_port, *web_port, *web_auth, *web_host;
-	const char *bind_port;
+	const char *bind_port, *bind_host;
 	int master, worker, headless, autostart, tls;
 };
 
@@ -353,6 +354,7 @@ static int scan_args(struct config *cfg, char **args, int *n, struct argfacts *f
 		case OPT_TLS_CERT: f->tls = 1; break;
 		case OPT_WEB_HOST: f->web_host = val; break;
 		case OPT_BIND_PORT: f->bind_port = val; break;
+		case OPT_BIND_HOST: f->bind_host = val; break;
 		default: break;
 		}
 		if (s->consumed) {
@@ -560,6 +562,8 @@ static int parse_engine_facts(struct config *cfg, char *const envp[], const stru
 	cfg->web_tls = f->tls || env(envp, "LOCUST_TLS_CERT") != NULL;
 	cfg->web_auth = f->web_auth ? f->web_auth : env(envp, "LOCUST_WEB_AUTH");
 	cfg->web_host = f->web_host ? f->web_host : env(envp, "LOCUST_WEB_HOST");
+	cfg->master_bind_host =
+		f->bind_host ? f->bind_host : env(envp, "LOCUST_MASTER_BIND_HOST");
 	return 0;
 }
 
@@ -714,6 +718,8 @@ static int check_utf8(const struct config *cfg, char *const envp[], const struct
 		{"LOCUST_ECS_ENGINE", cfg->engine},
 		{"LOCUST_ECS_STATE_DIR", cfg->state_dir},
 		{f->web_host ? "--web-host" : "LOCUST_WEB_HOST", cfg->web_host},
+		{f->bind_host ? "--master-bind-host" : "LOCUST_MASTER_BIND_HOST",
+		 cfg->master_bind_host},
 	};
 	char sb[128];
 	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)

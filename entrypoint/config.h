@@ -51,6 +51,7 @@ struct config {
 	const char *web_auth;        /* --web-auth / LOCUST_WEB_AUTH: secret, never logged */
 	const char *web_host;        /* --web-host / LOCUST_WEB_HOST, default "*" */
 	int master_bind_port;        /* --master-bind-port, default 5557 (master) */
+	const char *master_bind_host; /* --master-bind-host / LOCUST_MASTER_BIND_HOST, "*" */
 
 	/* the supervisor's own knobs */
 	long stop_grace_ms;          /* LOCUST_ECS_STOP_GRACE */

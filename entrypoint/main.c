@@ -857,6 +857,11 @@ static int print_config(struct sup *s)
 	}
 	json_object_set_new(doc, "role_source", json_string(c->role_source));
 	json_object_set_new(doc, "engine_count", json_integer(s->neng)); /* "auto" resolved */
+	if (c->role == ROLE_MASTER)
+		json_object_set_new(doc, "master_bind",
+				    json_pack("{s:s, s:i}", "host",
+					      c->master_bind_host ? c->master_bind_host : "*",
+					      "port", c->master_bind_port));
 	if (c->role == ROLE_WORKER) {
 		const char *how = resolve_is_literal(c->master_host) ? "IP literal, no DNS"
 				  : c->master_is_srv ? "DNS SRV record, then A/AAAA of its target"

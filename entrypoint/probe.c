@@ -20,7 +20,7 @@
 
 struct probe {
 	enum probe_kind kind;
-	char addr[64];
+	char addr[256];
 	int port;
 	long timeout_ms;
 	enum probe_state state;
@@ -53,7 +53,7 @@ static int is_v6(const char *a)
 static int zmtp_open(struct probe *p, void *zctx, char *err, size_t errlen)
 {
 	static unsigned seq;
-	char ep[128], monep[64];
+	char ep[300], monep[64];
 	int zero = 0, one = 1, ivl = RETRY_MS, tmo = (int)p->timeout_ms;
 	int hb = HEARTBEAT_IVL_MS, hbt = HEARTBEAT_TIMEOUT_MS;
 

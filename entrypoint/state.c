@@ -62,7 +62,7 @@ static json_t *build(const struct state_info *si)
 	}
 	json_t *doc = json_pack(
 		"{s:i, s:i, s:I, s:s, s:s, s:I, s:I, s:o, s:i, s:s?,"
-		" s:{s:i, s:b, s:b, s:s?}, s:i,"
+		" s:{s:i, s:b, s:b, s:s?}, s:i, s:s?,"
 		" s:{s:i, s:f, s:I, s:I}}",
 		"version", STATE_VERSION, "pid", (int)getpid(), "pid_start_ticks",
 		(json_int_t)sup_start_ticks(getpid()), "role", config_role_name(c->role), "phase",
@@ -71,7 +71,7 @@ static json_t *build(const struct state_info *si)
 		"last_restart_reason", si->last_reason,
 		"web", "port", c->web_port, "tls", c->web_tls, "headless", c->headless, "host",
 		c->web_host,
-		"master_bind_port", c->master_bind_port,
+		"master_bind_port", c->master_bind_port, "master_bind_host", c->master_bind_host,
 		"health", "min_workers", c->health_min_workers, "max_fail_ratio",
 		c->health_max_fail_ratio, "grace_ms", (json_int_t)c->health_grace_ms,
 		"timeout_ms", (json_int_t)c->health_timeout_ms);
@@ -196,6 +196,7 @@ int state_parse(const char *buf, size_t len, struct state_view *out, char *err, 
 	out->web_tls = json_is_true(json_object_get(w, "tls"));
 	out->headless = json_is_true(json_object_get(w, "headless"));
 	out->master_bind_port = (int)get_int(doc, "master_bind_port", 5557);
+	copy_str(doc, "master_bind_host", out->master_bind_host, sizeof out->master_bind_host);
 	json_t *h = json_object_get(doc, "health");
 	out->min_workers = (int)get_int(h, "min_workers", -1);
 	json_t *fr = json_object_get(h, "max_fail_ratio");

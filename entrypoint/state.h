@@ -62,6 +62,7 @@ struct state_view {
 	int web_tls;
 	int headless;
 	int master_bind_port;
+	char master_bind_host[256]; /* --master-bind-host / LOCUST_MASTER_BIND_HOST, "" unset */
 	int min_workers;
 	double max_fail_ratio;
 	long long grace_ms;

@@ -551,14 +551,16 @@ static void check_zmtp(struct hc *h)
 	void *z;
 	struct probe *p = NULL;
 	long long t = sup_now_ms();
+	/* the master listens where it was bound: loopback reaches it unless bound to one
+	 * address (a task's private IP, say) */
+	const char *host = wildcard_host(s->master_bind_host) ? "127.0.0.1" : s->master_bind_host;
 
 	set_stage(ST_PROBE);
 	if (!(z = probe_context())) {
 		fail(h, "probe", "unable to create a ZMQ context: %s", zmq_strerror(zmq_errno()));
 		return;
 	}
-	p = probe_new(z, PROBE_ZMTP, "127.0.0.1", s->master_bind_port, remaining_ms(h), err,
-		      sizeof err);
+	p = probe_new(z, PROBE_ZMTP, host, s->master_bind_port, remaining_ms(h), err, sizeof err);
 	if (!p) {
 		fail(h, "probe", "%s", err);
 		goto out;
@@ -576,14 +578,14 @@ static void check_zmtp(struct hc *h)
 	}
 	long ms = (long)(sup_now_ms() - t);
 	json_object_set_new(h->extra, "probe",
-			    json_pack("{s:s, s:i, s:b, s:I}", "address", "127.0.0.1", "port",
+			    json_pack("{s:s, s:i, s:b, s:I}", "address", host, "port",
 				      s->master_bind_port, "up", probe_state(p) == PROBE_UP, "ms",
 				      (json_int_t)ms));
 	if (probe_state(p) == PROBE_UP)
-		pass(h, "probe", "headless master: port %d answered the ZMTP handshake in %ld ms",
-		     s->master_bind_port, ms);
+		pass(h, "probe", "headless master: %s port %d answered the ZMTP handshake in %ld ms",
+		     host, s->master_bind_port, ms);
 	else
-		fail(h, "probe", "headless master: port %d: %s", s->master_bind_port,
+		fail(h, "probe", "headless master: %s port %d: %s", host, s->master_bind_port,
 		     probe_error(p)[0] ? probe_error(p) : "no ZMTP handshake within the timeout");
 out:
 	probe_free(p);

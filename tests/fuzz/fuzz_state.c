@@ -15,9 +15,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    v.nengines > STATE_MAX_ENGINES)
 			__builtin_trap();
 		const char *const s[] = {v.role, v.phase, v.master_host, v.master_addr,
-					 v.last_reason, v.web_host};
+					 v.last_reason, v.web_host, v.master_bind_host};
 		const size_t n[] = {sizeof v.role, sizeof v.phase, sizeof v.master_host,
-				    sizeof v.master_addr, sizeof v.last_reason, sizeof v.web_host};
+				    sizeof v.master_addr, sizeof v.last_reason, sizeof v.web_host,
+				    sizeof v.master_bind_host};
 		for (size_t i = 0; i < sizeof n / sizeof n[0]; i++)
 			if (!memchr(s[i], '\0', n[i]))
 				__builtin_trap();

@@ -138,6 +138,7 @@ VARIABLES = [
     ("LOCUST_AUTOSTART", "bool", {}, [("true", "true", "ok")]),
     ("LOCUST_MASTER_BIND_PORT", "port", {}, [("65536", "65536", 78)]),
     ("LOCUST_WEB_HOST", "free-utf8", {}, []),
+    ("LOCUST_MASTER_BIND_HOST", "free-utf8", {}, []),
     ("LOCUST_ECS_ENGINE", "engine", {},
      [("a directory", TMP, 126), ("not executable", TMP + "/locustfile.py", 126),
       ("missing path", TMP + "/no-such-locust", 127)]),

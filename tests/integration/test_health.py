@@ -247,18 +247,26 @@ def test_master_web_ui_min_workers(procs, sups, tmp_path, locustfile, http_targe
     assert r.returncode == 1 and "1 worker not missing, fewer than" in r.stdout, r.stdout
 
 
-def test_headless_master_zmtp(procs, sups, tmp_path, locustfile, http_target):
-    web, port = free_port(), free_port()
+@pytest.mark.parametrize("bind,via", [("127.0.0.1", "option"), ("127.0.0.3", "env")])
+def test_headless_master_zmtp(procs, sups, tmp_path, locustfile, http_target, bind, via):
+    """The probe goes where the master is bound: a master bound to one address (a task's
+    private IP) does not listen on 127.0.0.1."""
+    web, port = free_port(), free_port(bind)
+    opts = f"--headless -t 300s -u 1 -r 1 {web_opts(web)} --master-bind-port {port}"
+    extra = {"LOCUST_MASTER_BIND_HOST": bind} if via == "env" else {}
+    if via == "option":
+        opts += f" --master-bind-host {bind}"
     m = supervisor(procs, tmp_path, locustfile, "headless", TARGET_URL=http_target,
-                   LOCUST_MODE="master",
-                   LOCUST_OPTS=f"--headless -t 300s -u 1 -r 1 {web_opts(web)} "
-                               f"--master-bind-host 127.0.0.1 --master-bind-port {port}")
+                   LOCUST_MODE="master", LOCUST_OPTS=opts, **extra)
     sups.append(m)
-    wait_for(lambda: port_open("127.0.0.1", port), 15, what="the headless master's port")
-    wait_verdict(m.env, 0, f"headless master: port {port} answered the ZMTP handshake")
+    wait_for(lambda: port_open(bind, port), 15, what="the headless master's port")
+    if bind != "127.0.0.1":
+        assert not port_open("127.0.0.1", port), "bound to one address only"
+    wait_verdict(m.env, 0, f"headless master: {bind} port {port} answered the ZMTP handshake")
     assert not port_open("127.0.0.1", web), "a headless master has no web UI"
     rc, doc = health_json(m.env)
     assert rc == 0 and doc["probe"]["up"] and doc["probe"]["port"] == port
+    assert doc["probe"]["address"] == bind
     # the probe must not register as a worker: the master still waits for one
     with open(m.err) as f:
         assert "reported as ready" not in f.read()
@@ -538,7 +546,7 @@ CASES = [
      0, "standalone, headless"),
     ("headless master, port closed", lambda d, f: (d.update(role="master"),
                                                     d["web"].update(headless=True)),
-     1, "headless master: port"),
+     1, "headless master: 127.0.0.1 port"),
     ("worker within the grace", lambda d, f: (
         d.update(role="worker", master={"host": "m", "address": "127.0.0.1", "port": 5557,
                                         "wait_deadline": 0}),
@@ -601,7 +609,7 @@ def test_hanging_master_port_is_bounded(fake, silent):
     fake.write()
     env = dict(fake.env, LOCUST_ECS_HEALTH_TIMEOUT="1500ms")
     r = health(env)
-    assert r.returncode == 1 and f"headless master: port {silent.port}" in r.stdout, r.stdout
+    assert r.returncode == 1 and f"headless master: 127.0.0.1 port {silent.port}" in r.stdout, r.stdout
     assert r.elapsed < 1.5, f"took {r.elapsed:.2f}s"
 
 

@@ -143,6 +143,24 @@ static void test_opts(void)
 	ok(c.web_tls, "--tls-cert seen");
 	config_free(&c);
 
+	const char *b[] = {"LOCUST_MODE=master", "LOCUST_MASTER_BIND_HOST=10.0.0.1",
+			   "LOCUST_OPTS=--master-bind-host=10.0.1.2 --master-bind-port 6000", NULL};
+	is_int(parse(&c, err, b, NULL), 0, "master bind facts parse");
+	is_str(c.master_bind_host, "10.0.1.2", "--master-bind-host beats the variable");
+	is_int(c.master_bind_port, 6000, "--master-bind-port seen");
+	a = config_engine_argv(&c, NULL, 0);
+	is_str(argv_line(a), "locust|-f|/locustfile.py|--master|--master-bind-host=10.0.1.2|"
+			     "--master-bind-port|6000", "bind options go to the engine unchanged");
+	config_free_argv(a);
+	config_free(&c);
+	const char *bv[] = {"LOCUST_MODE=master", "LOCUST_MASTER_BIND_HOST=10.0.0.1", NULL};
+	is_int(parse(&c, err, bv, NULL), 0, "LOCUST_MASTER_BIND_HOST parses");
+	is_str(c.master_bind_host, "10.0.0.1", "LOCUST_MASTER_BIND_HOST read");
+	config_free(&c);
+	is_int(parse(&c, err, NULL, NULL), 0, "no bind host");
+	ok(c.master_bind_host == NULL, "no bind host: NULL (every interface)");
+	config_free(&c);
+
 	const char *h[] = {"LOCUST_HEADLESS=true", "LOCUST_AUTOSTART=true", NULL};
 	is_int(parse(&c, err, h, NULL), 0, "headless + autostart parses");
 	ok(!c.headless, "--autostart keeps the web UI");
