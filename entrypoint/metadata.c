@@ -606,31 +606,116 @@ static int cgroup_v1(const char *dir)
 	return cpus_of_quota(quota, period);
 }
 
-static int cgroup_cpus(const char *root)
+/* The quota at a cgroup mount root: v2 cpu.max (v1 0), or v1's files below the usual
+ * controller mount points (v1 1). Returns as cgroup_v2. */
+static int quota_at(const char *dir, int v1)
 {
 	static const char *const v1dirs[] = {"cpu", "cpu,cpuacct", "cpuacct,cpu", "."};
-	char dir[4096];
-	int n;
-	if (!root || !*root)
-		return 0;
-	if ((n = cgroup_v2(root)) >= 0)
-		return n;
-	for (size_t i = 0; i < sizeof v1dirs / sizeof v1dirs[0]; i++) {
-		snprintf(dir, sizeof dir, "%s/%s", root, v1dirs[i]);
-		if ((n = cgroup_v1(dir)) >= 0)
-			return n;
+	char sub[4096];
+	int n = -1;
+	if (!v1)
+		return cgroup_v2(dir);
+	for (size_t i = 0; i < sizeof v1dirs / sizeof v1dirs[0] && n < 0; i++) {
+		snprintf(sub, sizeof sub, "%s/%s", dir, v1dirs[i]);
+		n = cgroup_v1(sub);
+	}
+	return n;
+}
+
+static void keep_smallest(int *best, int n)
+{
+	if (n > 0 && (*best <= 0 || n < *best))
+		*best = n;
+}
+
+/* From root/rel up to (not including) root: the smallest quota of v2 cgroups (v1 0) or of
+ * v1 cgroups (v1 1, dir being the controller's mount). rel starts with '/'. */
+static void walk_up(const char *dir, const char *rel, int v1, int *best)
+{
+	char path[4096];
+	size_t n = strlen(rel);
+	while (n > 1 && rel[n - 1] == '/')
+		n--;
+	while (n > 1) {
+		if (snprintf(path, sizeof path, "%s%.*s", dir, (int)n, rel) < (int)sizeof path)
+			keep_smallest(best, v1 ? cgroup_v1(path) : cgroup_v2(path));
+		while (n > 0 && rel[n - 1] != '/')
+			n--;
+		while (n > 1 && rel[n - 1] == '/')
+			n--;
+	}
+}
+
+/* A v1 controller list ("cpu,cpuacct") that holds "cpu". */
+static int has_cpu(const char *ctl, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		size_t j = i;
+		while (j < len && ctl[j] != ',')
+			j++;
+		if (j - i == 3 && memcmp(ctl + i, "cpu", 3) == 0)
+			return 1;
+		i = j + 1;
 	}
 	return 0;
 }
 
-int metadata_engines_auto(const struct ecs_meta *m, const char *cgroup_root)
+/* Each line of /proc/self/cgroup: "id:controllers:/path" (v2: "0::/path"). */
+static void own_cgroups(const char *root, const char *text, int *best)
+{
+	char dir[4096];
+	for (const char *line = text; *line;) {
+		const char *eol = strchr(line, '\n');
+		size_t len = eol ? (size_t)(eol - line) : strlen(line);
+		const char *c1 = memchr(line, ':', len);
+		const char *c2 = c1 ? memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - line)) : NULL;
+		if (c2 && c2[1] == '/' && !memmem(c2 + 1, len - (size_t)(c2 + 1 - line), "..", 2)) {
+			char rel[4096];
+			size_t rl = len - (size_t)(c2 + 1 - line);
+			if (rl < sizeof rel) {
+				memcpy(rel, c2 + 1, rl);
+				rel[rl] = '\0';
+				if (c2 == c1 + 1) { /* v2 */
+					walk_up(root, rel, 0, best);
+				} else if (has_cpu(c1 + 1, (size_t)(c2 - c1 - 1)) &&
+					   snprintf(dir, sizeof dir, "%s/%.*s", root,
+						    (int)(c2 - c1 - 1), c1 + 1) < (int)sizeof dir) {
+					walk_up(dir, rel, 1, best);
+				}
+			}
+		}
+		line += len + (eol != NULL);
+	}
+}
+
+static int cgroup_cpus(const char *root, const char *self_cgroup)
+{
+	int best = 0;
+	if (!root || !*root)
+		return 0;
+	int n = quota_at(root, 0);
+	keep_smallest(&best, n < 0 ? quota_at(root, 1) : n);
+	if (self_cgroup) {
+		static char text[8192];
+		char dir[4096];
+		const char *slash = strrchr(self_cgroup, '/');
+		snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - self_cgroup) : 1,
+			 slash ? self_cgroup : ".");
+		if (read_small(dir, slash ? slash + 1 : self_cgroup, text, sizeof text) == 0)
+			own_cgroups(root, text, &best);
+	}
+	return best;
+}
+
+int metadata_engines_auto(const struct ecs_meta *m, const char *cgroup_root,
+			  const char *self_cgroup)
 {
 	if (m && m->task_vcpu > 0) {
 		/* 1.9999999 from a float printer is still 2 */
 		double v = m->task_vcpu + 1e-6;
 		return v < 1 ? 1 : v > ENGINES_MAX ? ENGINES_MAX : (int)v; /* (int) floors */
 	}
-	int n = cgroup_cpus(cgroup_root);
+	int n = cgroup_cpus(cgroup_root, self_cgroup);
 	if (n > 0)
 		return n;
 	long c = sysconf(_SC_NPROCESSORS_ONLN);

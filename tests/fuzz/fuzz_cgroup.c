@@ -22,7 +22,8 @@ static void path_of(char *out, size_t len, const char *name)
 static void cleanup(void)
 {
 	static const char *const files[] = {"cpu.max", "cpu.cfs_quota_us", "cpu.cfs_period_us",
-					    "cpu/cpu.cfs_quota_us", "cpu/cpu.cfs_period_us"};
+					    "cpu/cpu.cfs_quota_us", "cpu/cpu.cfs_period_us",
+					    "self-cgroup"};
 	char p[128];
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
 		path_of(p, sizeof p, files[i]);
@@ -65,16 +66,17 @@ static void put(const char *name, const uint8_t *p, size_t n, int present)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const uint8_t *part[3] = {NULL, NULL, NULL};
-	size_t len[3] = {0, 0, 0};
+	const uint8_t *part[4] = {NULL, NULL, NULL, NULL};
+	size_t len[4] = {0, 0, 0, 0};
 	if (!root[0])
 		setup();
 	if (size == 0)
 		return 0;
-	/* byte 0: which files exist (bits 0-2) and where the v1 files live (bit 3) */
+	/* byte 0: which files exist (bits 0-2, 4) and where the v1 files live (bit 3); then
+	 * cpu.max, the v1 quota, the v1 period and /proc/self/cgroup, split at NUL bytes */
 	unsigned flags = data[0];
 	size_t off = 1;
-	for (int i = 0; i < 3 && off <= size; i++) {
+	for (int i = 0; i < 4 && off <= size; i++) {
 		const uint8_t *nul = memchr(data + off, '\0', size - off);
 		part[i] = data + off;
 		len[i] = nul ? (size_t)(nul - part[i]) : size - off;
@@ -91,13 +93,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	put("cpu.cfs_period_us", NULL, 0, 0);
 	put(q, part[1], len[1], (flags & 2) && part[1]);
 	put(per, part[2], len[2], (flags & 4) && part[2]);
+	put("self-cgroup", part[3], len[3], (flags & 16) && part[3]);
+	char self[128];
+	path_of(self, sizeof self, "self-cgroup");
 
 	struct ecs_meta m;
 	memset(&m, 0, sizeof m);
-	int n = metadata_engines_auto(&m, root);
+	int n = metadata_engines_auto(&m, root, self);
 	if (n < 1 || n > 1024)
 		__builtin_trap();
-	n = metadata_engines_auto(NULL, root);
+	n = metadata_engines_auto(NULL, root, NULL);
 	if (n < 1 || n > 1024)
 		__builtin_trap();
 	return 0;

@@ -407,6 +407,79 @@ def test_engines_auto_from_task_cpu(tmp_path, meta, cpu, want):
     assert doc["metadata"]["task_vcpu"] == cpu
 
 
+class CpuCgroup:
+    """A real cgroup of this machine with a CPU quota, v1 (cpu controller mounted at
+    /sys/fs/cgroup/cpu) or v2 (unified /sys/fs/cgroup with the cpu controller enabled)."""
+
+    def __init__(self, cpus):
+        name = f"le-test-{os.getpid()}-{cpus}"
+        v1 = "/sys/fs/cgroup/cpu"
+        v2 = "/sys/fs/cgroup"
+        if os.path.exists(os.path.join(v1, "cpu.cfs_quota_us")):
+            self.dir = os.path.join(v1, name)
+            os.mkdir(self.dir)
+            self._write("cpu.cfs_period_us", "100000")
+            self._write("cpu.cfs_quota_us", str(cpus * 100000))
+        elif "cpu" in self._read(os.path.join(v2, "cgroup.subtree_control")).split():
+            self.dir = os.path.join(v2, name)
+            os.mkdir(self.dir)
+            self._write("cpu.max", f"{cpus * 100000} 100000")
+        else:
+            pytest.skip("no cgroup cpu controller to make a quota with (needs root, "
+                        "cgroup v1 cpu or v2 with cpu in the root's subtree_control)")
+
+    @staticmethod
+    def _read(path):
+        try:
+            with open(path) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def _write(self, name, text):
+        with open(os.path.join(self.dir, name), "w") as f:
+            f.write(text)
+
+    def argv(self, argv):
+        """argv run as a process that first moves itself into this cgroup."""
+        code = ("import os, sys; open(sys.argv[1], 'w').write(str(os.getpid())); "
+                "os.execv(sys.argv[2], sys.argv[2:])")
+        return ["/usr/bin/python3", "-c", code, os.path.join(self.dir, "cgroup.procs"), *argv]
+
+    def remove(self):
+        # every process in it has ended by now (the supervisor exits after --print-config)
+        for _ in range(50):
+            try:
+                os.rmdir(self.dir)
+                return
+            except OSError:
+                time.sleep(0.1)
+        os.rmdir(self.dir)
+
+
+def test_engines_auto_from_own_cgroup_quota(tmp_path):
+    """No metadata: the quota of the supervisor's own cgroup, found through
+    /proc/self/cgroup below the mount as in a container sharing the host's cgroup
+    namespace. One CPU more than the machine has, so that only the quota can give it."""
+    if os.geteuid() != 0:
+        pytest.skip("making a cgroup needs root")
+    want = os.cpu_count() + 1
+    env = base_env(tmp_path, LOCUST_MODE="worker", LOCUST_MASTER_HOST="127.0.0.1",
+                   LOCUST_ECS_METADATA="off")
+    rc, doc, _, _ = print_config(tmp_path, env)
+    assert rc == 0 and doc["engine_count"] == os.cpu_count(), "outside: the online CPUs"
+    cg = CpuCgroup(want)
+    try:
+        r = subprocess.run(cg.argv([ENTRY, "--print-config"]), env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=15, start_new_session=True)
+        assert r.returncode == 0, r.stderr
+        doc = json.loads(r.stdout)
+        assert doc["engines"] == "auto" and doc["engine_count"] == want, \
+            f"the cgroup's quota of {want} CPUs: {doc['engine_count']}"
+    finally:
+        cg.remove()
+
+
 def test_engines_explicit_wins(tmp_path, meta):
     meta.serve(FARGATE[0], task_doc(cpu=2))
     rc, doc, _, _ = print_config(tmp_path, worker_cfg(tmp_path, meta, LOCUST_ECS_ENGINES=2))

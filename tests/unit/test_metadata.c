@@ -3,6 +3,7 @@
 #include "tap.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,7 +86,7 @@ static void test_v4_fargate(void)
 	is_str(m.ipv4, "192.0.2.3", "IPv4 kept");
 	is_str(m.ipv6, "2001:dB8:10b:1a00:32bf:a372:d80f:e958",
 	       "IPv6 from this container's entry in the task document");
-	is_int(metadata_engines_auto(&m, NULL), 1, "0.25 vCPU: one engine");
+	is_int(metadata_engines_auto(&m, NULL, NULL), 1, "0.25 vCPU: one engine");
 }
 
 static void test_v4_task_alone(void)
@@ -297,7 +298,7 @@ static void test_engines_task(void)
 	for (size_t i = 0; i < sizeof vcpu / sizeof vcpu[0]; i++) {
 		struct ecs_meta m = {0};
 		m.task_vcpu = vcpu[i];
-		is_int(metadata_engines_auto(&m, "/nonexistent"), want[i], "task CPU %g -> %d",
+		is_int(metadata_engines_auto(&m, "/nonexistent", NULL), want[i], "task CPU %g -> %d",
 		       vcpu[i], want[i]);
 	}
 	/* through the parser, as the fetch does it */
@@ -308,7 +309,7 @@ static void test_engines_task(void)
 		struct ecs_meta m = {0};
 		snprintf(doc, sizeof doc, "{\"Limits\":{\"CPU\":%s,\"Memory\":2048}}", docs[i]);
 		metadata_parse_task(doc, strlen(doc), &m);
-		is_int(metadata_engines_auto(&m, "/nonexistent"), n[i],
+		is_int(metadata_engines_auto(&m, "/nonexistent", NULL), n[i],
 		       "task document with Limits.CPU %s -> %d engines", docs[i], n[i]);
 	}
 }
@@ -358,9 +359,9 @@ static void test_engines_cgroup(void)
 		ok(0, "mkdtemp: %s", strerror(errno));
 		return;
 	}
-	is_int(metadata_engines_auto(&none, root), online(), "no cgroup files: online CPUs (%d)",
+	is_int(metadata_engines_auto(&none, root, NULL), online(), "no cgroup files: online CPUs (%d)",
 	       online());
-	is_int(metadata_engines_auto(NULL, NULL), online(), "no metadata, no root: online CPUs");
+	is_int(metadata_engines_auto(NULL, NULL, NULL), online(), "no metadata, no root: online CPUs");
 
 	static const struct { const char *text; int want; const char *what; } v2[] = {
 		{"200000 100000\n", 2, "v2 200000 100000 -> 2"},
@@ -374,11 +375,11 @@ static void test_engines_cgroup(void)
 	};
 	for (size_t i = 0; i < sizeof v2 / sizeof v2[0]; i++) {
 		write_file(root, "cpu.max", v2[i].text);
-		is_int(metadata_engines_auto(&none, root), v2[i].want < 0 ? online() : v2[i].want,
+		is_int(metadata_engines_auto(&none, root, NULL), v2[i].want < 0 ? online() : v2[i].want,
 		       "%s", v2[i].what);
 	}
 	write_file(root, "cpu.max", "200000 100000\n");
-	is_int(metadata_engines_auto(&four, root), 4, "task vCPUs win over the cgroup");
+	is_int(metadata_engines_auto(&four, root, NULL), 4, "task vCPUs win over the cgroup");
 
 	/* broken cpu.max: ignored, v1 (absent) then online CPUs */
 	static const char *const broken[] = {"", "abc 100000", "200000", "200000 0",
@@ -387,7 +388,7 @@ static void test_engines_cgroup(void)
 					     "0 100000"};
 	for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
 		write_file(root, "cpu.max", broken[i]);
-		is_int(metadata_engines_auto(&none, root), online(),
+		is_int(metadata_engines_auto(&none, root, NULL), online(),
 		       "broken cpu.max \"%s\" -> online CPUs", broken[i]);
 	}
 	snprintf(sub, sizeof sub, "%s/cpu.max", root);
@@ -398,16 +399,16 @@ static void test_engines_cgroup(void)
 	mkdir(sub, 0700);
 	write_file(sub, "cpu.cfs_quota_us", "300000\n");
 	write_file(sub, "cpu.cfs_period_us", "100000\n");
-	is_int(metadata_engines_auto(&none, root), 3, "v1 cpu/ 300000/100000 -> 3");
+	is_int(metadata_engines_auto(&none, root, NULL), 3, "v1 cpu/ 300000/100000 -> 3");
 	write_file(sub, "cpu.cfs_quota_us", "-1\n");
-	is_int(metadata_engines_auto(&none, root), online(), "v1 quota -1 -> online CPUs");
+	is_int(metadata_engines_auto(&none, root, NULL), online(), "v1 quota -1 -> online CPUs");
 	write_file(sub, "cpu.cfs_quota_us", "25000\n");
-	is_int(metadata_engines_auto(&none, root), 1, "v1 quarter CPU -> 1");
+	is_int(metadata_engines_auto(&none, root, NULL), 1, "v1 quarter CPU -> 1");
 	write_file(sub, "cpu.cfs_quota_us", "2x\n");
-	is_int(metadata_engines_auto(&none, root), online(), "v1 garbage quota -> online CPUs");
+	is_int(metadata_engines_auto(&none, root, NULL), online(), "v1 garbage quota -> online CPUs");
 	write_file(sub, "cpu.cfs_quota_us", "200000\n");
 	write_file(sub, "cpu.cfs_period_us", "0\n");
-	is_int(metadata_engines_auto(&none, root), online(), "v1 period 0 -> online CPUs");
+	is_int(metadata_engines_auto(&none, root, NULL), online(), "v1 period 0 -> online CPUs");
 	char p[600];
 	snprintf(p, sizeof p, "%s/cpu.cfs_quota_us", sub);
 	unlink(p);
@@ -419,10 +420,91 @@ static void test_engines_cgroup(void)
 	mkdir(sub, 0700);
 	write_file(sub, "cpu.cfs_quota_us", "800000");
 	write_file(sub, "cpu.cfs_period_us", "100000");
-	is_int(metadata_engines_auto(&none, root), 8, "v1 cpu,cpuacct/ -> 8");
+	is_int(metadata_engines_auto(&none, root, NULL), 8, "v1 cpu,cpuacct/ -> 8");
 	write_file(root, "cpu.max", "200000 100000\n");
-	is_int(metadata_engines_auto(&none, root), 2, "v2 cpu.max comes before v1");
+	is_int(metadata_engines_auto(&none, root, NULL), 2, "v2 cpu.max comes before v1");
 	rm_tree(root);
+	struct stat st;
+	ok(stat(root, &st) < 0, "temporary cgroup tree removed");
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Makes root/rel (and its parents) and writes text to root/rel/name. */
+static void put_at(const char *root, const char *rel, const char *name, const char *text)
+{
+	char dir[512];
+	snprintf(dir, sizeof dir, "%s", root);
+	for (const char *p = rel; *p;) {
+		const char *e = strchr(p + 1, '/');
+		size_t k = e ? (size_t)(e - p) : strlen(p);
+		size_t o = strlen(dir);
+		snprintf(dir + o, sizeof dir - o, "%.*s", (int)k, p);
+		mkdir(dir, 0700);
+		p += k;
+	}
+	if (name)
+		write_file(dir, name, text);
+}
+
+/* A container sharing the host's cgroup namespace: its own cgroup is below the mount
+ * root, named by /proc/self/cgroup, and the smallest quota on the way up counts. */
+static void test_engines_own_cgroup(void)
+{
+	char tmpl[] = "/tmp/le-cgroup-XXXXXX";
+	char *root = mkdtemp(tmpl), self[512];
+	struct ecs_meta none = {0}, two = {0};
+	two.task_vcpu = 2;
+	if (!root) {
+		ok(0, "mkdtemp: %s", strerror(errno));
+		return;
+	}
+	snprintf(self, sizeof self, "%s/self-cgroup", root);
+
+	/* cgroup v2, host namespace: 0::/system.slice/docker-1.scope */
+	put_at(root, "/system.slice/docker-1.scope", "cpu.max", "300000 100000\n");
+	put_at(root, "/system.slice", "cpu.max", "max 100000\n");
+	write_file(root, "self-cgroup", "0::/system.slice/docker-1.scope\n");
+	is_int(metadata_engines_auto(&none, root, NULL), online(),
+	       "without /proc/self/cgroup the root alone is read");
+	is_int(metadata_engines_auto(&none, root, self), 3, "v2 own cgroup 300000/100000 -> 3");
+	is_int(metadata_engines_auto(&two, root, self), 2, "task vCPUs still win");
+	put_at(root, "/system.slice", "cpu.max", "200000 100000\n");
+	is_int(metadata_engines_auto(&none, root, self), 2, "a smaller quota of a parent -> 2");
+	write_file(root, "cpu.max", "100000 100000\n");
+	is_int(metadata_engines_auto(&none, root, self), 1, "and of the root -> 1");
+	char p[512];
+	snprintf(p, sizeof p, "%s/cpu.max", root);
+	unlink(p);
+	put_at(root, "/system.slice", "cpu.max", "max 100000\n");
+	write_file(root, "self-cgroup", "0::/system.slice/docker-1.scope/\n");
+	is_int(metadata_engines_auto(&none, root, self), 3, "a trailing slash is fine");
+	write_file(root, "self-cgroup", "0::/system.slice/../system.slice/docker-1.scope\n");
+	is_int(metadata_engines_auto(&none, root, self), online(), "\"..\" is never followed");
+	write_file(root, "self-cgroup", "0::/no/such/cgroup\n");
+	is_int(metadata_engines_auto(&none, root, self), online(), "a cgroup not mounted here");
+	write_file(root, "self-cgroup", "garbage\n::\n0:\n0::\n0::relative\n");
+	is_int(metadata_engines_auto(&none, root, self), online(), "garbage lines are skipped");
+	snprintf(p, sizeof p, "%s/missing", root);
+	is_int(metadata_engines_auto(&none, root, p), online(), "no /proc/self/cgroup file");
+
+	/* cgroup v1: each controller its own mount, the path below it */
+	put_at(root, "/cpu,cpuacct/docker/abc", "cpu.cfs_quota_us", "500000\n");
+	put_at(root, "/cpu,cpuacct/docker/abc", "cpu.cfs_period_us", "100000\n");
+	write_file(root, "self-cgroup",
+		   "4:memory:/docker/abc\n3:cpu,cpuacct:/docker/abc\n1:name=systemd:/docker/abc\n");
+	is_int(metadata_engines_auto(&none, root, self), 5, "v1 cpu,cpuacct:/docker/abc -> 5");
+	write_file(root, "self-cgroup", "3:cpuacct:/docker/abc\n");
+	is_int(metadata_engines_auto(&none, root, self), online(),
+	       "a v1 line without the cpu controller is not read");
+
+	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	struct stat st;
 	ok(stat(root, &st) < 0, "temporary cgroup tree removed");
 }
@@ -518,6 +600,7 @@ int main(void)
 	test_garbage();
 	test_engines_task();
 	test_engines_cgroup();
+	test_engines_own_cgroup();
 	test_json();
 	test_fetch_quiet();
 	test_fetch_interrupted();
