@@ -941,3 +941,27 @@ void config_free(struct config *cfg)
 		free(cfg->owned[i]);
 	memset(cfg, 0, sizeof *cfg);
 }
+
+char *config_redact(const char *word, const char *prev)
+{
+	if (prev && strcmp(prev, "--web-auth") == 0)
+		return strdup("***");
+	if (strncmp(word, "--web-auth=", 11) == 0)
+		return strdup("--web-auth=***");
+	/* the user information ends at the authority's last '@' (a password may hold one);
+	 * the authority ends at the first '/', '?' or '#' */
+	const char *scheme = strstr(word, "://"), *at = NULL;
+	if (scheme) {
+		size_t auth = strcspn(scheme + 3, "/?#");
+		for (size_t i = 0; i < auth; i++)
+			if (scheme[3 + i] == '@')
+				at = scheme + 3 + i;
+	}
+	if (!at)
+		return strdup(word);
+	size_t head = (size_t)(scheme + 3 - word), len = head + 3 + strlen(at) + 1;
+	char *out = head <= INT_MAX ? malloc(len) : NULL;
+	if (out)
+		snprintf(out, len, "%.*s***%s", (int)head, word, at);
+	return out;
+}

@@ -101,6 +101,12 @@ int config_find_program(const char *name, const char *path, char *out, size_t ou
 char **config_engine_argv(const struct config *cfg, const char *master_addr, int master_port);
 void config_free_argv(char **argv);
 
+/* A word of the engine's argv as it may be shown (--print-config): the value after
+ * --web-auth (prev is the word before, or NULL) and --web-auth=... become "***", and so
+ * the user information of a URL ("http://user:password@host" keeps its scheme and host,
+ * with "***" before the "@"). Malloc'ed; NULL when out of memory. */
+char *config_redact(const char *word, const char *prev);
+
 /* Value of name in envp, or NULL. */
 const char *config_getenv(char *const envp[], const char *name);
 

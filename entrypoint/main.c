@@ -801,37 +801,21 @@ static void version(void)
 	       ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH, ares_version(NULL));
 }
 
-static json_t *redacted_url(const char *u)
+/* A redacted string as JSON (null for NULL or when out of memory). */
+static json_t *redacted(const char *word, const char *prev)
 {
-	const char *at, *scheme;
-	char buf[2048];
-	if (!u)
-		return json_null();
-	scheme = strstr(u, "://");
-	at = scheme ? strchr(scheme + 3, '@') : NULL;
-	const char *slash = scheme ? strchr(scheme + 3, '/') : NULL;
-	if (!at || (slash && slash < at))
-		return json_string(u);
-	snprintf(buf, sizeof buf, "%.*s***@%s", (int)(scheme + 3 - u), u, at + 1);
-	return json_string(buf);
+	char *r = word ? config_redact(word, prev) : NULL;
+	json_t *j = r ? json_string(r) : json_null();
+	free(r);
+	return j;
 }
 
 /* Secrets are shown as "***": --web-auth values, passwords in URLs. */
 static json_t *redacted_argv(char **argv)
 {
 	json_t *a = json_array();
-	for (int i = 0; argv[i]; i++) {
-		const char *v = argv[i];
-		if (i > 0 && strcmp(argv[i - 1], "--web-auth") == 0)
-			v = "***";
-		else if (strncmp(v, "--web-auth=", 11) == 0)
-			v = "--web-auth=***";
-		else if (strstr(v, "://")) {
-			json_array_append_new(a, redacted_url(v));
-			continue;
-		}
-		json_array_append_new(a, json_string(v));
-	}
+	for (int i = 0; argv[i]; i++)
+		json_array_append_new(a, redacted(argv[i], i ? argv[i - 1] : NULL));
 	return a;
 }
 
@@ -843,7 +827,7 @@ static int print_config(struct sup *s)
 	json_t *doc = json_pack(
 		"{s:s, s:s, s:o, s:s, s:s, s:o, s:{s:i, s:b, s:b, s:b, s:s?}, s:o, s:o}",
 		"version", LE_VERSION, "role", config_role_name(c->role), "target_url",
-		redacted_url(c->target_url), "locustfile", c->locustfile, "engine", c->engine,
+		redacted(c->target_url, NULL), "locustfile", c->locustfile, "engine", c->engine,
 		"engines", c->role == ROLE_WORKER && c->engines == 0
 				   ? json_string("auto") : json_integer(c->engines ? c->engines : 1),
 		"web", "port", c->web_port, "headless", c->headless, "tls", c->web_tls,

@@ -3,7 +3,9 @@
 #include "tap.h"
 #include "words.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -322,6 +324,41 @@ static void test_duration(void)
 	is_int(config_parse_duration(" 5", &v), -1, "leading blank rejected");
 }
 
+static void test_redact(void)
+{
+	static const struct { const char *word, *prev, *want; } cases[] = {
+		{"http://user:pw@example.com/x", NULL, "http://***@example.com/x"},
+		{"--host=https://u:p@h:8443", NULL, "--host=https://***@h:8443"},
+		{"https://example.com/a@b", NULL, "https://example.com/a@b"},
+		{"http://h", NULL, "http://h"},
+		{"http://@h", NULL, "http://***@h"},
+		{"http://u:p@ss@host/x@y", NULL, "http://***@host/x@y"},
+		{"http://h?q=a@b", NULL, "http://h?q=a@b"},
+		{"http://h#a@b", NULL, "http://h#a@b"},
+		{"admin:s3cret", "--web-auth", "***"},
+		{"--web-auth=admin:s3cret", NULL, "--web-auth=***"},
+		{"--web-auth", NULL, "--web-auth"},
+		{"plain", "-u", "plain"},
+		{"", NULL, ""},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *r = config_redact(cases[i].word, cases[i].prev);
+		is_str(r, cases[i].want, "redact \"%s\"", cases[i].word);
+		free(r);
+	}
+	/* no fixed buffer: a long URL keeps its whole host and path */
+	char *big = malloc(70000), *want = malloc(70000);
+	memset(big, 'a', 69999);
+	big[69999] = '\0';
+	memcpy(big, "http://u:p@", 11);
+	snprintf(want, 70000, "http://***@%s", big + 11);
+	char *r = config_redact(big, NULL);
+	is_str(r, want, "a 64 KiB URL is redacted whole");
+	free(r);
+	free(big);
+	free(want);
+}
+
 int main(void)
 {
 	test_defaults();
@@ -331,5 +368,6 @@ int main(void)
 	test_bad();
 	test_files();
 	test_duration();
+	test_redact();
 	return done_testing();
 }
