@@ -33,10 +33,28 @@ class WebsiteUser(HttpUser):
 '''
 
 
-def free_port(host="127.0.0.1"):
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+_given_ports = set()
+
+
+def free_port(host="127.0.0.1", udp=False):
+    """A port free on host now (for UDP too when udp), never one handed out before in this
+    run: two calls in a row cannot give one number to two servers."""
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for _ in range(200):
+        with socket.socket(fam) as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+        if port in _given_ports:
+            continue
+        if udp:
+            try:
+                with socket.socket(fam, socket.SOCK_DGRAM) as u:
+                    u.bind((host, port))
+            except OSError:
+                continue
+        _given_ports.add(port)
+        return port
+    raise AssertionError(f"no free port on {host}")
 
 
 def wait_for(pred, timeout=10.0, every=0.05, what="condition"):
@@ -182,7 +200,12 @@ def procs(tmp_path):
     yield ps
     ps.cleanup()
     # nothing a test started may outlive it: engines lead groups of their own, so a
-    # leak here means a supervisor (or this harness) lost track of a process
+    # leak here means a supervisor (or this harness) lost track of a process. Those the
+    # cleanup has just killed may take a moment to go on a loaded machine.
+    try:
+        wait_for(lambda: not processes_mentioning(str(tmp_path)), 5, every=0.05)
+    except AssertionError:
+        pass
     left = processes_mentioning(str(tmp_path))
     for pid, _ in left:
         try:
@@ -325,7 +348,7 @@ class Dnsmasq:
     def __init__(self, procs, tmp_path, domain="locust", srv=()):
         import shutil
         exe = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
-        self.port = free_port()
+        self.port = free_port(udp=True)
         self.hosts = tmp_path / "cloudmap.hosts"
         self.hosts.write_text("")
         argv = [exe, "--no-daemon", "--no-resolv", "--no-hosts", "--bind-interfaces",

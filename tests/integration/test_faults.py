@@ -44,7 +44,7 @@ def test_sigkill_of_the_engine(procs, tmp_path):
 
 @pytest.mark.parametrize("ignores", [False, True])
 def test_daemon_escaping_the_group_is_stopped(procs, tmp_path, ignores):
-    env = fake_env(tmp_path, "daemon", LOCUST_ECS_STOP_GRACE="2s",
+    env = fake_env(tmp_path, "daemon", LOCUST_ECS_STOP_GRACE="4s",
                    FAKE_DAEMON_IGNORES_TERM="1" if ignores else "0")
     p = procs.start([ENTRY], env=env)
     wait_for(lambda: has_note(tmp_path, "engine up") and has_note(tmp_path, "daemon "), 10,
@@ -56,9 +56,9 @@ def test_daemon_escaping_the_group_is_stopped(procs, tmp_path, ignores):
     took = time.monotonic() - t0
     assert not pid_alive(daemon), "no process left"
     if ignores:
-        assert took >= 1.8, "the daemon got the grace before SIGKILL"
+        assert took >= 3.8, "the daemon got the grace before SIGKILL"
     else:
-        assert has_note(tmp_path, "daemon got TERM") and took < 1.8
+        assert has_note(tmp_path, "daemon got TERM") and took < 3.5
 
 
 @pytest.mark.parametrize("ns", [False, True])
@@ -114,7 +114,7 @@ def test_sigterm_while_rejoining(procs, tmp_path, locustfile):
     t0 = time.monotonic()
     w.signal(signal.SIGTERM)
     assert w.wait(5) == 0, "the engines had ended with 0; no engine ran when the stop came"
-    assert time.monotonic() - t0 < 2
+    assert time.monotonic() - t0 < 3
 
 
 def test_state_dir_full_disk(procs, tmp_path):

@@ -105,7 +105,9 @@ def test_print_config_redacts_secrets(tmp_path, locustfile):
 def test_sigterm_before_engine_ready_still_stops(procs, tmp_path, locustfile, http_target):
     env = standalone_env(tmp_path, locustfile, http_target, LOCUST_OPTS="--headless -u 1 -t 60s")
     p = procs.start([ENTRY], env=env)
-    time.sleep(0.1)  # the engine is still importing
+    # the supervisor has its signals in hand once it logs "start"; the engine is still
+    # importing Locust then
+    wait_for(lambda: "start" in p.events(), 10, every=0.01, what="the supervisor's start")
     p.signal(signal.SIGTERM)
     rc = p.wait(30)
     assert rc in (0, 143), rc

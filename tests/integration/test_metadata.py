@@ -218,7 +218,7 @@ def test_v4_preferred_over_v3(tmp_path, meta):
 def test_no_endpoint_is_quiet(tmp_path):
     rc, doc, log, took = print_config(tmp_path, meta_env(tmp_path))
     assert rc == 0 and doc["metadata"] is None
-    assert not warnings(log) and took < 2
+    assert not warnings(log) and took < 4
 
 
 def test_metadata_off_reads_nothing(tmp_path, meta):
@@ -299,7 +299,7 @@ def test_failure_is_a_warning(tmp_path, meta, name):
 def test_slow_endpoint_bounded(tmp_path, meta):
     serve_failure(meta, "slow")
     rc, doc, log, took = print_config(tmp_path, meta_env(tmp_path, meta))
-    assert rc == 0 and 1.5 < took < 3.5, took
+    assert rc == 0 and 1.5 < took < 4.5, took
     assert len(warnings(log)) == 1, "a timeout ends the fetch: the task is not asked too"
     assert meta.paths() == ["/v4/abc"]
 
@@ -320,7 +320,7 @@ def test_500_container_task_still_read(tmp_path, meta):
     assert rc == 0 and m["read"] is True and m["task_id"] == "e9028f8d5d8e4f258373e7b93ce9a3c3"
     assert m["container_name"] is None and "503" in m["warning"]
     assert meta.paths() == ["/v4/abc"] * 4 + ["/v4/abc/task"], "4 attempts, then the task"
-    assert len(warnings(log)) == 1 and took < 3
+    assert len(warnings(log)) == 1 and took < 4
 
 
 def test_task_fails_container_read(tmp_path, meta):
@@ -340,7 +340,7 @@ def test_endpoint_down(tmp_path, meta):
     assert rc == 0 and doc["metadata"]["read"] is False
     w = warnings(log)
     assert len(w) == 1 and "connect" in w[0]["msg"].lower(), w
-    assert took < 3.0
+    assert took < 4.0
 
 
 # ---------- Locust still runs ----------
@@ -539,7 +539,7 @@ def test_sigterm_during_slow_fetch(procs, tmp_path, meta, locustfile, role):
     rc = p.wait(5)
     took = time.monotonic() - t0
     assert rc == 143, p.stderr()[-2000:]
-    assert took < 1.0, took
+    assert took < 2.0, f"answered in {took:.2f}s, not after the 8 s the endpoint takes"
     assert meta.paths() == ["/v4/abc"], "no more requests after the signal"
 
 

@@ -157,8 +157,7 @@ def test_hundred_orphans_leave_no_zombie_as_pid1(procs, tmp_path):
              what="100 orphans to finish")
     # their parent was the supervisor (PID 1 inside), and it reaped every one
     assert all(l.endswith("ppid 1") for l in notes(tmp_path) if l.startswith("orphan"))
-    time.sleep(0.3)
-    assert zombies_of(sup) == []
+    wait_for(lambda: zombies_of(sup) == [], 5, what="every orphan reaped")
     assert p.wait(20) == 0
     reaped = [o for o in p.log() if o["event"] == "reap"]
     assert len(reaped) >= 100
@@ -170,7 +169,7 @@ def test_orphans_reparent_to_the_subreaper(procs, tmp_path):
     wait_for(lambda: sum(1 for l in notes(tmp_path) if l.startswith("orphan")) == 20, 20,
              what="20 orphans")
     assert all(l.endswith(f"ppid {p.pid}") for l in notes(tmp_path) if l.startswith("orphan"))
-    assert zombies_of(p.pid) == []
+    wait_for(lambda: zombies_of(p.pid) == [], 5, what="every orphan reaped")
     assert p.wait(20) == 0
 
 

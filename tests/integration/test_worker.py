@@ -248,7 +248,7 @@ def test_sigterm_while_waiting(procs, tmp_path, dns, phase, clean):
     t0 = time.monotonic()
     p.signal(signal.SIGTERM)
     assert p.wait(5) == (0 if clean else 143)
-    assert time.monotonic() - t0 < 2.0
+    assert time.monotonic() - t0 < 3.0
 
 
 # ---------- real Locust ----------
@@ -332,9 +332,16 @@ def test_crashed_engine_is_restarted_alone(procs, tmp_path):
         crash = [o["msg"] for o in p.log() if o["event"] == "engine.crash"]
         assert len(crash) == 1 and "status 3" in crash[0]
         import json
-        st = json.loads((tmp_path / "state" / "state.json").read_text())
+
+        def state():
+            try:
+                return json.loads((tmp_path / "state" / "state.json").read_text())
+            except (OSError, ValueError):
+                return None
+        # the state is written once the new engine's start has returned
+        st = wait_for(lambda: (s := state()) and all(e["pid"] > 0 for e in s["engines"]) and s,
+                      5, what="both engines' pids in the state")
         assert st["restarts"] == 1 and "status 3" in st["last_restart_reason"]
-        assert all(e["pid"] > 0 for e in st["engines"])
         p.signal(signal.SIGTERM)
         assert p.wait(10) == 143
     finally:

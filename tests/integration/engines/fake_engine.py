@@ -20,8 +20,11 @@ def orphan(sleep_s, tag):
     """Double fork: the grandchild is re-parented to the supervisor."""
     pid = os.fork()
     if pid == 0:
+        middle = os.getpid()
         if os.fork() == 0:
             time.sleep(sleep_s)
+            while os.getppid() == middle:  # not gone yet (a loaded machine)
+                time.sleep(0.01)
             if tag:
                 note(f"{tag} {os.getpid()} ppid {os.getppid()}")
             os._exit(0)
