@@ -7,31 +7,28 @@ import time
 
 import pytest
 
-from conftest import (ENTRY, PY, Dnsmasq, base_env, free_port, port_open, start_master,
-                      wait_for, workers_of, zmq_router)
+from conftest import (ENTRY, PY, Dnsmasq, base_env, fake_env, free_port, port_open,
+                      start_master, wait_for, workers_of, zmq_router)
 
-FAKE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "engines", "fake_engine.py")
 NAME = "master.locust"
+WORKER = dict(LOCUST_MODE="worker", LOCUST_MASTER_HOST=NAME, LOCUST_MASTER_PORT=5557,
+              LOCUST_ECS_ENGINES=1, LOCUST_ECS_RECHECK_INTERVAL="500ms")
 
 
-def worker_env(tmp_path, locustfile, dns=None, host=NAME, port=5557, **extra):
-    env = dict(LOCUST_MODE="worker", LOCUST_MASTER_HOST=host, LOCUST_MASTER_PORT=port,
-               LOCUSTFILE_PATH=locustfile, LOCUST_ECS_ENGINES=1,
-               LOCUST_ECS_RECHECK_INTERVAL="500ms")
-    env.update(extra)
-    env = base_env(tmp_path, **env)
+def with_dns(env, dns):
     if dns:
         env["LOCUST_ECS_DNS_SERVERS"] = dns.servers
     return env
 
 
-def fake_worker_env(tmp_path, dns=None, **extra):
-    lf = tmp_path / "lf.py"
-    lf.write_text("# fake\n")
-    fake = dict(LOCUST_ECS_ENGINE=FAKE, FAKE_MODE="sleep", FAKE_ARG="60",
-                FAKE_OUT=str(tmp_path / "fake.out"))
-    fake.update(extra)
-    return worker_env(tmp_path, str(lf), dns, **fake)
+def worker_env(tmp_path, locustfile, dns=None, **extra):
+    return with_dns(base_env(tmp_path, **{**WORKER, "LOCUSTFILE_PATH": locustfile, **extra}),
+                    dns)
+
+
+def fake_worker_env(tmp_path, dns=None, FAKE_MODE="sleep", FAKE_ARG="60", **extra):
+    """A worker supervisor whose engine is the stand-in (conftest.fake_env)."""
+    return with_dns(fake_env(tmp_path, FAKE_MODE, FAKE_ARG, **{**WORKER, **extra}), dns)
 
 
 def fake_argv(tmp_path):
@@ -258,8 +255,8 @@ def test_real_worker_joins_and_headless_run_completes(procs, tmp_path, locustfil
                                                       dns, probe):
     port = free_port("127.0.0.2")
     dns.set({NAME: ["127.0.0.2"]})
-    env = worker_env(tmp_path, locustfile, dns, port=port, LOCUST_ECS_REJOIN_WINDOW="2s",
-                     LOCUST_ECS_PROBE=probe)
+    env = worker_env(tmp_path, locustfile, dns, LOCUST_MASTER_PORT=port,
+                     LOCUST_ECS_REJOIN_WINDOW="2s", LOCUST_ECS_PROBE=probe)
     w = procs.start([ENTRY], env=env, name="worker")
     time.sleep(0.5)  # the worker waits for a master that is not there yet
     m = start_master(procs, locustfile, bind="127.0.0.2", port=port,
@@ -291,7 +288,7 @@ def alive(pid):
 def test_master_replaced_worker_rejoins(procs, tmp_path, locustfile, dns, how, probe):
     port = free_port("127.0.0.2")
     dns.set({NAME: ["127.0.0.2"]})
-    env = worker_env(tmp_path, locustfile, dns, port=port, LOCUST_ECS_ENGINES=2,
+    env = worker_env(tmp_path, locustfile, dns, LOCUST_MASTER_PORT=port, LOCUST_ECS_ENGINES=2,
                      LOCUST_ECS_PROBE=probe)
     m1 = start_master(procs, locustfile, bind="127.0.0.2", port=port, name="master1")
     w = procs.start([ENTRY], env=env, name="worker")
