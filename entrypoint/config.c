@@ -493,13 +493,18 @@ static int parse_master(struct config *cfg, char *const envp[], const struct arg
 static int parse_target(struct config *cfg, char *const envp[], const struct argfacts *f,
 			char *err, size_t errlen)
 {
-	const char *t;
+	const char *t, *e = NULL;
 	char sb[128];
-	int rc = pick_one("the engine option -H/--host", f->host, "TARGET_URL",
-			  env(envp, "TARGET_URL"), &t, err, errlen);
+	/* the guide's TARGET_URL, or Locust's own LOCUST_HOST */
+	const char *tu = env(envp, "TARGET_URL");
+	int rc = pick_one("TARGET_URL", tu, "LOCUST_HOST", env(envp, "LOCUST_HOST"), &e, err,
+			  errlen);
+	if (!rc)
+		rc = pick_one("the engine option -H/--host", f->host,
+			      tu ? "TARGET_URL" : "LOCUST_HOST", e, &t, err, errlen);
 	if (rc)
 		return rc;
-	const char *name = f->host ? "-H/--host" : "TARGET_URL";
+	const char *name = f->host ? "-H/--host" : tu ? "TARGET_URL" : "LOCUST_HOST";
 	if (t && strncasecmp(t, "http://", 7) != 0 && strncasecmp(t, "https://", 8) != 0)
 		return fail(err, errlen, EXIT_CONFIG,
 			    "%s=\"%s\" is not a URL: use http://HOST[:PORT] or "
@@ -713,7 +718,8 @@ static int check_utf8(const struct config *cfg, char *const envp[], const struct
 		      char *err, size_t errlen)
 {
 	const struct { const char *name, *v; } vals[] = {
-		{f->host ? "-H/--host" : "TARGET_URL", cfg->target_url},
+		{f->host ? "-H/--host" : env(envp, "TARGET_URL") ? "TARGET_URL" : "LOCUST_HOST",
+		 cfg->target_url},
 		{locustfile_source(cfg, envp), cfg->locustfile},
 		{"LOCUST_ECS_ENGINE", cfg->engine},
 		{"LOCUST_ECS_STATE_DIR", cfg->state_dir},

@@ -32,6 +32,7 @@ static const char *const names[] = {
 	"LOCUST_ECS_HEALTH_TIMEOUT", "LOCUST_ECS_HEALTH_GRACE",
 	"LOCUST_ECS_HEALTH_MIN_WORKERS", "LOCUST_ECS_HEALTH_MAX_FAIL_RATIO",
 	"LOCUST_MASTER_BIND_HOST", /* later names at the end: the corpus keeps its meaning */
+	"LOCUST_HOST",
 };
 #define NNAMES (sizeof names / sizeof names[0])
 

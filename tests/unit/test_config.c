@@ -75,6 +75,11 @@ static void test_roles(void)
 	config_free_argv(a);
 	config_free(&c);
 
+	const char *lh[] = {"LOCUST_HOST=https://t.example", NULL};
+	is_int(parse(&c, err, lh, NULL), 0, "Locust's own LOCUST_HOST parses");
+	is_str(c.target_url, "https://t.example", "LOCUST_HOST is the target");
+	config_free(&c);
+
 	const char *w[] = {"LOCUST_MODE=slave", "LOCUST_MASTER_HOST=master.locust", NULL};
 	is_int(parse(&c, err, w, NULL), 0, "slave parses");
 	is_int(c.role, ROLE_WORKER, "slave means worker");
@@ -252,6 +257,9 @@ static void test_bad(void)
 	ok(bad("LOCUST_OPTS", 78, E("LOCUST_OPTS=--tags \"a b"), NULL), "unbalanced double quote");
 	ok(bad("LOCUST_OPTS", 78, E("LOCUST_OPTS=--tags a\\"), NULL), "trailing backslash");
 	ok(bad("TARGET_URL", 78, E("TARGET_URL=example.com"), NULL), "target without scheme");
+	ok(bad("LOCUST_HOST", 78, E("LOCUST_HOST=example.com"), NULL), "LOCUST_HOST checked too");
+	ok(bad("LOCUST_HOST", 78, E("TARGET_URL=http://a", "LOCUST_HOST=http://b"), NULL),
+	   "TARGET_URL and LOCUST_HOST disagree");
 	ok(bad("LOCUST_ECS_STOP_GRACE", 78, E("LOCUST_ECS_STOP_GRACE=soon"), NULL), "bad duration");
 	ok(bad("LOCUST_ECS_STOP_GRACE", 78, E("LOCUST_ECS_STOP_GRACE=-5"), NULL), "negative grace");
 	ok(bad("LOCUST_ECS_STOP_GRACE", 78, E("LOCUST_ECS_STOP_GRACE=9223372036854775808"), NULL),
