@@ -552,8 +552,16 @@ static void check_zmtp(struct hc *h)
 	struct probe *p = NULL;
 	long long t = sup_now_ms();
 	/* the master listens where it was bound: loopback reaches it unless bound to one
-	 * address (a task's private IP, say) */
-	const char *host = wildcard_host(s->master_bind_host) ? "127.0.0.1" : s->master_bind_host;
+	 * address (a task's private IP, say); an IPv6 literal may come in brackets */
+	char host[sizeof s->master_bind_host];
+	const char *bh = s->master_bind_host;
+	size_t bl = strlen(bh);
+	if (wildcard_host(bh))
+		snprintf(host, sizeof host, "127.0.0.1");
+	else if (bl > 2 && bh[0] == '[' && bh[bl - 1] == ']')
+		snprintf(host, sizeof host, "%.*s", (int)(bl - 2), bh + 1);
+	else
+		snprintf(host, sizeof host, "%s", bh);
 
 	set_stage(ST_PROBE);
 	if (!(z = probe_context())) {

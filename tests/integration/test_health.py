@@ -11,7 +11,8 @@ import time
 import pytest
 
 from conftest import (ENTRY, HEALTH, base_env, below, kill_left, free_port, port_open,
-                      start_master, start_ticks, stop_supervisor, wait_for, workers_of)
+                      start_master, start_ticks, stop_supervisor, wait_for, workers_of,
+                      zmq_router)
 
 SECRET = "s3cret-Pa55"
 
@@ -614,6 +615,24 @@ def test_hanging_web_ui_is_bounded(fake, silent, timeout):
     # for starting a process on a loaded machine, not for the check
     assert r.elapsed < limit + 0.5, f"took {r.elapsed:.2f}s, over {limit}s"
     assert silent.conns, "the check connected"
+
+
+@pytest.mark.parametrize("bind,addr", [("[::1]", "::1"), ("::1", "::1"), ("127.0.0.4", "127.0.0.4"),
+                                       ("0.0.0.0", "127.0.0.1"), ("*", "127.0.0.1")])
+def test_headless_master_bind_host_forms(fake, bind, addr):
+    """The bind host as a user may write it: an IPv6 literal with or without brackets, an
+    address, a wildcard (probed on loopback). A ZMQ ROUTER stands for the master."""
+    port = free_port(addr)
+    ctx, s = zmq_router(addr, port)
+    try:
+        fake.doc.update(role="master", master_bind_port=port, master_bind_host=bind)
+        fake.doc["web"]["headless"] = True
+        fake.write()
+        rc, doc = health_json(fake.env)
+        assert rc == 0 and doc["probe"]["address"] == addr and doc["probe"]["up"], doc
+    finally:
+        s.close(0)
+        ctx.term()
 
 
 def test_hanging_master_port_is_bounded(fake, silent):
