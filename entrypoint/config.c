@@ -76,6 +76,16 @@ static const char *show(const char *v, char *buf, size_t len)
 	return buf;
 }
 
+/* show() of a word whose secret, if any, is replaced by "***" (config_redact): error
+ * messages end up in the task's logs. */
+static const char *show_safe(const char *v, const char *prev, char *buf, size_t len)
+{
+	char *r = config_redact(v, prev);
+	show(r ? r : "***", buf, len);
+	free(r);
+	return buf;
+}
+
 int config_parse_duration(const char *s, long *out)
 {
 	char *end;
@@ -509,12 +519,12 @@ static int parse_target(struct config *cfg, char *const envp[], const struct arg
 		return fail(err, errlen, EXIT_CONFIG,
 			    "%s=\"%s\" is not a URL: use http://HOST[:PORT] or "
 			    "https://HOST[:PORT], as in https://example.com",
-			    name, show(t, sb, sizeof sb));
+			    name, show_safe(t, NULL, sb, sizeof sb));
 	for (const char *p = t; p && *p; p++)
 		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
 			return fail(err, errlen, EXIT_CONFIG,
 				    "%s=\"%s\" holds blanks or control characters: a URL has none",
-				    name, show(t, sb, sizeof sb));
+				    name, show_safe(t, NULL, sb, sizeof sb));
 	cfg->target_url = t;
 	return 0;
 }
@@ -732,17 +742,19 @@ static int check_utf8(const struct config *cfg, char *const envp[], const struct
 		if (vals[i].v && !utf8_ok(vals[i].v))
 			return fail(err, errlen, EXIT_CONFIG,
 				    "%s=\"%s\" is not valid UTF-8: use UTF-8 text", vals[i].name,
-				    show(vals[i].v, sb, sizeof sb));
+				    show_safe(vals[i].v, NULL, sb, sizeof sb));
 	for (int i = 0; i < cfg->nopts; i++)
 		if (!utf8_ok(cfg->opts[i]))
 			return fail(err, errlen, EXIT_CONFIG,
 				    "LOCUST_OPTS holds the word \"%s\", which is not valid UTF-8",
-				    show(cfg->opts[i], sb, sizeof sb));
+				    show_safe(cfg->opts[i], i ? cfg->opts[i - 1] : NULL, sb,
+					      sizeof sb));
 	for (int i = 0; i < cfg->nextra; i++)
 		if (!utf8_ok(cfg->extra[i]))
 			return fail(err, errlen, EXIT_USAGE,
 				    "the command's argument \"%s\" is not valid UTF-8",
-				    show(cfg->extra[i], sb, sizeof sb));
+				    show_safe(cfg->extra[i], i ? cfg->extra[i - 1] : NULL, sb,
+					      sizeof sb));
 	return 0;
 }
 

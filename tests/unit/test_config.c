@@ -36,6 +36,21 @@ static int bad(const char *var_in_msg, int want, const char *const *envs, const 
 	return good;
 }
 
+/* A bad value whose message must name it without the secret it holds. */
+static int bad_secret(const char *var_in_msg, int want, const char *const *envs,
+		      const char *const *args)
+{
+	struct config c;
+	char err[CONFIG_ERR_MAX];
+	int rc = parse(&c, err, envs, args);
+	int good = rc == want && strstr(err, var_in_msg) && !strstr(err, "s3cret") &&
+		   strstr(err, "***");
+	if (!good)
+		printf("#   rc %d (want %d), message: %s\n", rc, want, err);
+	config_free(&c);
+	return good;
+}
+
 static char *argv_line(char **a)
 {
 	static char buf[2048];
@@ -258,6 +273,14 @@ static void test_bad(void)
 	ok(bad("LOCUST_OPTS", 78, E("LOCUST_OPTS=--tags a\\"), NULL), "trailing backslash");
 	ok(bad("TARGET_URL", 78, E("TARGET_URL=example.com"), NULL), "target without scheme");
 	ok(bad("LOCUST_HOST", 78, E("LOCUST_HOST=example.com"), NULL), "LOCUST_HOST checked too");
+	ok(bad_secret("TARGET_URL", 78, E("TARGET_URL=http://u:s3cret@a b/"), NULL),
+	   "a bad URL's password is not in the message");
+	ok(bad_secret("TARGET_URL", 78, E("TARGET_URL=http://u:s3cret@h/\xff"), NULL),
+	   "nor when the URL is not UTF-8");
+	ok(bad_secret("LOCUST_OPTS", 78, E("LOCUST_OPTS=--web-auth adm:s3cret\xff"), NULL),
+	   "a --web-auth value that is not UTF-8 is not shown");
+	ok(bad_secret("argument", 64, NULL, E("--web-auth=adm:s3cret\xff")),
+	   "nor a --web-auth= argument");
 	ok(bad("LOCUST_HOST", 78, E("TARGET_URL=http://a", "LOCUST_HOST=http://b"), NULL),
 	   "TARGET_URL and LOCUST_HOST disagree");
 	ok(bad("LOCUST_ECS_STOP_GRACE", 78, E("LOCUST_ECS_STOP_GRACE=soon"), NULL), "bad duration");
