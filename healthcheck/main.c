@@ -392,24 +392,10 @@ static int engine_web_auth(int pid, char *out, size_t outlen)
 {
 	char path[64], *buf = NULL;
 	size_t len = 0;
-	int found = 0;
 	snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
 	if (pid <= 0 || proctcp_read_file(path, (size_t)1024 * 1024, &buf, &len) < 0)
 		return 0;
-	for (size_t off = 0; off < len && !found;) {
-		const char *arg = buf + off;
-		size_t n = strlen(arg);
-		off += n + 1;
-		if (!strcmp(arg, "--")) /* what follows is not the engine's options */
-			break;
-		if (!strncmp(arg, "--web-auth=", 11)) {
-			snprintf(out, outlen, "%s", arg + 11);
-			found = 1;
-		} else if (!strcmp(arg, "--web-auth") && off < len) {
-			snprintf(out, outlen, "%s", buf + off);
-			found = 1;
-		}
-	}
+	int found = webstats_cmdline_auth(buf, len, out, outlen);
 	explicit_bzero(buf, len);
 	free(buf);
 	return found;

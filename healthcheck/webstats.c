@@ -99,3 +99,32 @@ out:
 	json_decref(doc);
 	return rc;
 }
+
+int webstats_cmdline_auth(const char *buf, size_t len, char *out, size_t outlen)
+{
+	const char *val = NULL;
+	size_t vlen = 0;
+	for (size_t off = 0; off < len && !val;) {
+		const char *arg = buf + off;
+		const char *nul = memchr(arg, '\0', len - off);
+		size_t n = nul ? (size_t)(nul - arg) : len - off;
+		off += n + 1;
+		if (n == 2 && memcmp(arg, "--", 2) == 0) /* what follows is not the engine's */
+			break;
+		if (n >= 11 && memcmp(arg, "--web-auth=", 11) == 0) {
+			val = arg + 11;
+			vlen = n - 11;
+		} else if (n == 10 && memcmp(arg, "--web-auth", 10) == 0 && off < len) {
+			val = buf + off;
+			nul = memchr(val, '\0', len - off);
+			vlen = nul ? (size_t)(nul - val) : len - off;
+		}
+	}
+	if (!val || !outlen)
+		return 0;
+	if (vlen >= outlen)
+		vlen = outlen - 1;
+	memcpy(out, val, vlen);
+	out[vlen] = '\0';
+	return 1;
+}

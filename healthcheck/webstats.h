@@ -18,4 +18,9 @@ struct webstats {
 int webstats_parse(const char *buf, size_t len, struct webstats *out, char *err,
 		   size_t errlen);
 
+/* The value of --web-auth (or --web-auth=VALUE) in a command line as /proc/PID/cmdline
+ * holds it (arguments each ended by a NUL; the last NUL may be missing), up to "--".
+ * 1 and the value copied into out (cut to fit), or 0 when there is none. */
+int webstats_cmdline_auth(const char *buf, size_t len, char *out, size_t outlen);
+
 #endif

@@ -1,4 +1,5 @@
-/* fuzz_webstats: Locust's /stats/requests parser on arbitrary bytes. */
+/* fuzz_webstats: Locust's /stats/requests parser, and the reader of --web-auth from an
+ * engine's /proc/PID/cmdline, on arbitrary bytes. */
 #include "../../healthcheck/webstats.h"
 
 #include <stdint.h>
@@ -17,6 +18,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 	} else if (!memchr(err, '\0', sizeof err) || !err[0]) {
 		__builtin_trap(); /* a failure always says why */
+	}
+	/* a value found is a piece of the input, terminated, cut to fit */
+	char out[16];
+	memset(out, 'x', sizeof out);
+	if (webstats_cmdline_auth((const char *)data, size, out, sizeof out)) {
+		size_t n = strnlen(out, sizeof out);
+		if (n == sizeof out || (n && !memmem(data, size, out, n)))
+			__builtin_trap();
 	}
 	return 0;
 }

@@ -30,8 +30,38 @@ static void t(const char *doc, int want_rc, const char *what)
 	is_int(rc, want_rc, "%s%s%s", what, err[0] ? ": " : "", err);
 }
 
+/* A command line as /proc/PID/cmdline holds it: sizeof - 1 keeps the last NUL. */
+#define CMD(s) (s), sizeof(s) - 1
+
+static void test_cmdline_auth(void)
+{
+	static const struct { const char *buf; size_t len; int found; const char *want; } c[] = {
+		{CMD("locust\0--web-auth\0admin:pw\0"), 1, "admin:pw"},
+		{CMD("locust\0--web-auth=admin:pw\0-u\0003\0"), 1, "admin:pw"},
+		{CMD("locust\0--web-auth=a:b"), 1, "a:b"}, /* no final NUL */
+		{CMD("locust\0--web-auth\0a:b"), 1, "a:b"},
+		{CMD("locust\0--web-auth\0"), 0, ""},     /* no value after it */
+		{CMD("locust\0--web-auth"), 0, ""},
+		{CMD("locust\0--\0--web-auth=a:b\0"), 0, ""}, /* after "--": not an option */
+		{CMD("locust\0--web-authx=a:b\0"), 0, ""},
+		{CMD("locust\0-u\0--web-auth=\0"), 1, ""},  /* empty value */
+		{CMD(""), 0, ""},
+	};
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		char out[64] = "";
+		is_int(webstats_cmdline_auth(c[i].buf, c[i].len, out, sizeof out), c[i].found,
+		       "cmdline case %zu found", i);
+		is_str(out, c[i].want, "cmdline case %zu value", i);
+	}
+	char small[4];
+	is_int(webstats_cmdline_auth(CMD("--web-auth=abcdef\0"), small, sizeof small), 1,
+	       "a long value");
+	is_str(small, "abc", "is cut to fit, terminated");
+}
+
 int main(void)
 {
+	test_cmdline_auth();
 	struct webstats ws;
 	char err[200];
 
