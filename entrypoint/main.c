@@ -917,7 +917,8 @@ static int prepare(struct sup *s, int argc, char **argv)
 	task_context(s);
 	if (s->cfg.role == ROLE_WORKER) {
 		s->neng = s->cfg.engines ? s->cfg.engines
-					 : metadata_engines_auto(&s->meta, "/sys/fs/cgroup", "/proc/self/cgroup");
+					 : metadata_engines_auto(&s->meta, "/sys/fs/cgroup",
+								 "/proc/self/cgroup");
 		if (s->neng > MAX_ENGINES)
 			s->neng = MAX_ENGINES;
 	} else {
