@@ -217,6 +217,39 @@ def test_standalone_web_ui(procs, sups, tmp_path, locustfile, http_target):
     assert r.returncode == 1 and "no state document" in r.stdout, r.stdout
 
 
+@pytest.mark.parametrize("via", ["env", "option"])
+def test_web_ui_over_tls(procs, sups, tmp_path, locustfile, http_target, via):
+    """A web UI served with --tls-cert/--tls-key (here a self-signed certificate, as the
+    engine's own usually is): the check asks it over https."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    web = free_port()
+    if via == "env":
+        extra = dict(LOCUST_OPTS=web_opts(web), LOCUST_TLS_CERT=str(cert),
+                     LOCUST_TLS_KEY=str(key))
+    else:
+        extra = dict(LOCUST_OPTS=f"{web_opts(web)} --tls-cert {cert} --tls-key {key}")
+    p = supervisor(procs, tmp_path, locustfile, "tls", TARGET_URL=http_target,
+                   LOCUST_MODE="master", **extra)
+    sups.append(p)
+    wait_verdict(p.env, 0, "master: the web UI answered")
+    rc, doc = health_json(p.env)
+    assert rc == 0 and doc["web"]["url"] == f"https://127.0.0.1:{web}/stats/requests", doc
+    assert doc["web"]["http_status"] == 200
+    # the same port asked over plain http is not an answer: the TLS setting counts
+    with open(os.path.join(p.env["LOCUST_ECS_STATE_DIR"], "state.json")) as f:
+        state = json.load(f)
+    assert state["web"]["tls"] is True
+    plain = tmp_path / "plain"
+    plain.mkdir(mode=0o700)
+    state["web"]["tls"] = False
+    (plain / "state.json").write_text(json.dumps(state))
+    r = health(p.env, "--state-dir", str(plain))
+    assert r.returncode == 1, r.stdout
+
+
 def test_master_web_ui_min_workers(procs, sups, tmp_path, locustfile, http_target):
     web, port = free_port(), free_port()
     m = supervisor(procs, tmp_path, locustfile, "master", state="mstate",
