@@ -53,6 +53,7 @@ struct sup {
 	long long phase_since, started_wall;
 	struct engine eng[MAX_ENGINES];
 	int neng;
+	const char *engines_why;   /* where LOCUST_ECS_ENGINES=auto took its count */
 	int worst;                 /* worst final status of an engine, -1 none */
 	int restarts;
 	char last_reason[200];
@@ -841,6 +842,8 @@ static int print_config(struct sup *s)
 	}
 	json_object_set_new(doc, "role_source", json_string(c->role_source));
 	json_object_set_new(doc, "engine_count", json_integer(s->neng)); /* "auto" resolved */
+	if (s->engines_why)
+		json_object_set_new(doc, "engine_count_from", json_string(s->engines_why));
 	if (c->role == ROLE_MASTER)
 		json_object_set_new(doc, "master_bind",
 				    json_pack("{s:s, s:i}", "host",
@@ -918,7 +921,7 @@ static int prepare(struct sup *s, int argc, char **argv)
 	if (s->cfg.role == ROLE_WORKER) {
 		s->neng = s->cfg.engines ? s->cfg.engines
 					 : metadata_engines_auto(&s->meta, "/sys/fs/cgroup",
-								 "/proc/self/cgroup");
+								 "/proc/self/cgroup", &s->engines_why);
 		if (s->neng > MAX_ENGINES)
 			s->neng = MAX_ENGINES;
 	} else {
@@ -955,8 +958,10 @@ static int run(struct sup *s)
 	if (s->cfg.legacy_slave)
 		log_info("config", "LOCUST_MODE=slave is the name before Locust 1.0: running as "
 			 "worker");
-	log_info("start", "locust-ecs %s: role %s, %d engine%s, pid %d%s", LE_VERSION,
-		 config_role_name(s->cfg.role), s->neng, s->neng > 1 ? "s" : "", (int)getpid(),
+	log_info("start", "locust-ecs %s: role %s, %d engine%s%s%s%s, pid %d%s", LE_VERSION,
+		 config_role_name(s->cfg.role), s->neng, s->neng > 1 ? "s" : "",
+		 s->engines_why ? " (from " : "", s->engines_why ? s->engines_why : "",
+		 s->engines_why ? ")" : "", (int)getpid(),
 		 getpid() == 1 ? " (init)" : " (subreaper)");
 	if (stop_pending()) {
 		/* a stop that came during the metadata fetch: start nothing, the loop ends us */

@@ -707,19 +707,34 @@ static int cgroup_cpus(const char *root, const char *self_cgroup)
 	return best;
 }
 
-int metadata_engines_auto(const struct ecs_meta *m, const char *cgroup_root,
-			  const char *self_cgroup)
+static int clamp_engines(long long n)
 {
+	return n < 1 ? 1 : n > ENGINES_MAX ? ENGINES_MAX : (int)n;
+}
+
+int metadata_engines_auto(const struct ecs_meta *m, const char *cgroup_root,
+			  const char *self_cgroup, const char **why)
+{
+	const char *unused;
+	if (!why)
+		why = &unused;
 	if (m && m->task_vcpu > 0) {
-		/* 1.9999999 from a float printer is still 2 */
-		double v = m->task_vcpu + 1e-6;
-		return v < 1 ? 1 : v > ENGINES_MAX ? ENGINES_MAX : (int)v; /* (int) floors */
+		*why = "the task's vCPUs (ECS task metadata)";
+		/* 1.9999999 from a float printer is still 2; (long long) floors */
+		return clamp_engines(m->task_vcpu + 1e-6 > ENGINES_MAX ? ENGINES_MAX
+					 : (long long)(m->task_vcpu + 1e-6));
 	}
 	int n = cgroup_cpus(cgroup_root, self_cgroup);
-	if (n > 0)
+	if (n > 0) {
+		*why = "the cgroup's CPU quota";
 		return n;
-	long c = sysconf(_SC_NPROCESSORS_ONLN);
-	return c < 1 ? 1 : c > ENGINES_MAX ? ENGINES_MAX : (int)c;
+	}
+	if (m && m->container_cpu_units > 0) {
+		*why = "the container's CPU units (ECS container metadata)";
+		return clamp_engines(m->container_cpu_units / 1024);
+	}
+	*why = "the online CPUs";
+	return clamp_engines(sysconf(_SC_NPROCESSORS_ONLN));
 }
 
 /* ---------- --print-config ---------- */

@@ -39,14 +39,18 @@ int metadata_parse_container(const char *buf, size_t len, struct ecs_meta *m);
  * warnings, logged once per document, the first kept in m->warning. m is reset first. */
 void metadata_fetch(char *const envp[], struct ecs_meta *m, int sfd);
 
-/* Engines for a worker task with LOCUST_ECS_ENGINES=auto: floor of the task's vCPUs
- * (minimum 1); without metadata, the cgroup CPU quota under cgroup_root (v2 cpu.max, v1
- * cpu.cfs_quota_us / cpu.cfs_period_us; floor, minimum 1), else the online CPUs.
- * self_cgroup (/proc/self/cgroup; may be NULL) names this process's own cgroup below
- * cgroup_root, as a container sharing the host's cgroup namespace sees it: the smallest
- * quota on the way from there up to cgroup_root counts. */
+/* Engines for a worker task with LOCUST_ECS_ENGINES=auto, the first of:
+ * - floor of the task's vCPUs (ECS metadata; minimum 1);
+ * - the cgroup CPU quota under cgroup_root (v2 cpu.max, v1 cpu.cfs_quota_us /
+ *   cpu.cfs_period_us; floor, minimum 1). self_cgroup (/proc/self/cgroup; may be NULL)
+ *   names this process's own cgroup below cgroup_root, as a container sharing the host's
+ *   cgroup namespace sees it: the smallest quota on the way from there up counts;
+ * - the container's CPU units (ECS metadata, EC2 without a task-level CPU: a reservation
+ *   on a shared host), floor of units / 1024, minimum 1;
+ * - the online CPUs.
+ * *why (may be NULL) gets which one, for the log. */
 int metadata_engines_auto(const struct ecs_meta *m, const char *cgroup_root,
-			  const char *self_cgroup);
+			  const char *self_cgroup, const char **why);
 
 /* What was read, for --print-config: null when no endpoint was configured, else an
  * object ("read": false and the "warning" when nothing could be read). */

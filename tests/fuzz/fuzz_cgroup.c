@@ -99,10 +99,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	struct ecs_meta m;
 	memset(&m, 0, sizeof m);
-	int n = metadata_engines_auto(&m, root, self);
+	int n = metadata_engines_auto(&m, root, self, NULL);
 	if (n < 1 || n > 1024)
 		__builtin_trap();
-	n = metadata_engines_auto(NULL, root, NULL);
+	n = metadata_engines_auto(NULL, root, NULL, NULL);
 	if (n < 1 || n > 1024)
 		__builtin_trap();
 	return 0;

@@ -20,7 +20,7 @@ static void check(const struct ecs_meta *m)
 	for (size_t i = 0; i < sizeof n / sizeof n[0]; i++)
 		if (!memchr(s[i], '\0', n[i]))
 			__builtin_trap();
-	int e = metadata_engines_auto(m, NULL, NULL);
+	int e = metadata_engines_auto(m, NULL, NULL, NULL);
 	if (m->task_vcpu < 0 || e < 1)
 		__builtin_trap();
 }

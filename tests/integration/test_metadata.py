@@ -187,8 +187,10 @@ def test_v4_ec2(tmp_path, meta):
     assert (m["family"], m["revision"]) == ("curltest", "24")
     assert m["ipv4"] == "10.0.2.100" and m["ipv6"] is None
     assert m["task_vcpu"] is None and m["container_cpu_units"] == 10
-    # no task-level CPU: auto sizes from the cgroup quota or the online CPUs, never 0
+    # no task-level CPU: a cgroup quota, else the container's 10 CPU units (one engine)
     assert doc["engines"] == "auto" and doc["engine_count"] >= 1
+    assert "cgroup" in doc["engine_count_from"] or (
+        "container's CPU units" in doc["engine_count_from"] and doc["engine_count"] == 1)
     assert not warnings(log)
 
 
@@ -487,6 +489,28 @@ def test_engines_auto_from_own_cgroup_quota(tmp_path):
             f"the cgroup's quota of {want} CPUs (outside: {outside}): {doc['engine_count']}"
     finally:
         cg.remove()
+
+
+def test_engines_auto_from_container_cpu_units(tmp_path, meta):
+    """EC2 without a task-level CPU: the container's reservation (2048 units = 2 vCPUs)
+    sizes the worker, not the CPUs of a host that other tasks share. A cgroup quota, where
+    this machine has one, comes first."""
+    bare = base_env(tmp_path, LOCUST_MODE="worker", LOCUST_MASTER_HOST="127.0.0.1",
+                    LOCUST_ECS_METADATA="off")
+    _, plain, _, _ = print_config(tmp_path, bare)
+    c = json.loads(fixture("ecs-v4-ec2-container.json"))
+    c["Limits"]["CPU"] = 2048
+    task = json.loads(ec2_task_doc())
+    task["Containers"][0]["Limits"]["CPU"] = 2048
+    meta.serve(json.dumps(c).encode(), json.dumps(task).encode())
+    rc, doc, _, _ = print_config(tmp_path, worker_cfg(tmp_path, meta))
+    assert rc == 0 and doc["metadata"]["container_cpu_units"] == 2048
+    if "cgroup" in plain["engine_count_from"]:
+        assert doc["engine_count"] == plain["engine_count"], "the quota comes first"
+    else:
+        assert doc["engine_count"] == 2, doc["engine_count_from"]
+        assert "container's CPU units" in doc["engine_count_from"]
+    assert "online CPUs" in plain["engine_count_from"] or "cgroup" in plain["engine_count_from"]
 
 
 def test_engines_explicit_wins(tmp_path, meta):

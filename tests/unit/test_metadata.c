@@ -86,7 +86,7 @@ static void test_v4_fargate(void)
 	is_str(m.ipv4, "192.0.2.3", "IPv4 kept");
 	is_str(m.ipv6, "2001:dB8:10b:1a00:32bf:a372:d80f:e958",
 	       "IPv6 from this container's entry in the task document");
-	is_int(metadata_engines_auto(&m, NULL, NULL), 1, "0.25 vCPU: one engine");
+	is_int(metadata_engines_auto(&m, NULL, NULL, NULL), 1, "0.25 vCPU: one engine");
 }
 
 static void test_v4_task_alone(void)
@@ -298,8 +298,30 @@ static void test_engines_task(void)
 	for (size_t i = 0; i < sizeof vcpu / sizeof vcpu[0]; i++) {
 		struct ecs_meta m = {0};
 		m.task_vcpu = vcpu[i];
-		is_int(metadata_engines_auto(&m, "/nonexistent", NULL), want[i], "task CPU %g -> %d",
+		is_int(metadata_engines_auto(&m, "/nonexistent", NULL, NULL), want[i], "task CPU %g -> %d",
 		       vcpu[i], want[i]);
+	}
+	/* each source says so, for the log */
+	const char *why = NULL;
+	struct ecs_meta both = {0};
+	both.task_vcpu = 4;
+	both.container_cpu_units = 2048;
+	is_int(metadata_engines_auto(&both, "/nonexistent", NULL, &why), 4,
+	       "task vCPUs win over the container's units");
+	ok(why && strstr(why, "task's vCPUs"), "from the task's vCPUs: %s", why ? why : "");
+	static const struct { long units; int want; const char *from; } cu[] = {
+		{2048, 2, "container's CPU units"}, {4096, 4, "container's CPU units"},
+		{1536, 1, "container's CPU units"}, {10, 1, "container's CPU units"},
+		{1024L * 5000, 1024, "container's CPU units"}, {0, -1, "online CPUs"},
+	};
+	for (size_t i = 0; i < sizeof cu / sizeof cu[0]; i++) {
+		struct ecs_meta m = {0};
+		m.container_cpu_units = cu[i].units;
+		int got = metadata_engines_auto(&m, "/nonexistent", NULL, &why);
+		long on = sysconf(_SC_NPROCESSORS_ONLN);
+		is_int(got, cu[i].want > 0 ? cu[i].want : (int)(on > 0 ? on : 1),
+		       "EC2 without task CPU, container %ld units", cu[i].units);
+		ok(why && strstr(why, cu[i].from), "from %s: %s", cu[i].from, why ? why : "");
 	}
 	/* through the parser, as the fetch does it */
 	static const char *const docs[] = {"0.25", "1", "2", "4", "16"};
@@ -309,7 +331,7 @@ static void test_engines_task(void)
 		struct ecs_meta m = {0};
 		snprintf(doc, sizeof doc, "{\"Limits\":{\"CPU\":%s,\"Memory\":2048}}", docs[i]);
 		metadata_parse_task(doc, strlen(doc), &m);
-		is_int(metadata_engines_auto(&m, "/nonexistent", NULL), n[i],
+		is_int(metadata_engines_auto(&m, "/nonexistent", NULL, NULL), n[i],
 		       "task document with Limits.CPU %s -> %d engines", docs[i], n[i]);
 	}
 }
@@ -359,9 +381,9 @@ static void test_engines_cgroup(void)
 		ok(0, "mkdtemp: %s", strerror(errno));
 		return;
 	}
-	is_int(metadata_engines_auto(&none, root, NULL), online(), "no cgroup files: online CPUs (%d)",
+	is_int(metadata_engines_auto(&none, root, NULL, NULL), online(), "no cgroup files: online CPUs (%d)",
 	       online());
-	is_int(metadata_engines_auto(NULL, NULL, NULL), online(), "no metadata, no root: online CPUs");
+	is_int(metadata_engines_auto(NULL, NULL, NULL, NULL), online(), "no metadata, no root: online CPUs");
 
 	static const struct { const char *text; int want; const char *what; } v2[] = {
 		{"200000 100000\n", 2, "v2 200000 100000 -> 2"},
@@ -375,11 +397,11 @@ static void test_engines_cgroup(void)
 	};
 	for (size_t i = 0; i < sizeof v2 / sizeof v2[0]; i++) {
 		write_file(root, "cpu.max", v2[i].text);
-		is_int(metadata_engines_auto(&none, root, NULL), v2[i].want < 0 ? online() : v2[i].want,
+		is_int(metadata_engines_auto(&none, root, NULL, NULL), v2[i].want < 0 ? online() : v2[i].want,
 		       "%s", v2[i].what);
 	}
 	write_file(root, "cpu.max", "200000 100000\n");
-	is_int(metadata_engines_auto(&four, root, NULL), 4, "task vCPUs win over the cgroup");
+	is_int(metadata_engines_auto(&four, root, NULL, NULL), 4, "task vCPUs win over the cgroup");
 
 	/* broken cpu.max: ignored, v1 (absent) then online CPUs */
 	static const char *const broken[] = {"", "abc 100000", "200000", "200000 0",
@@ -388,7 +410,7 @@ static void test_engines_cgroup(void)
 					     "0 100000"};
 	for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
 		write_file(root, "cpu.max", broken[i]);
-		is_int(metadata_engines_auto(&none, root, NULL), online(),
+		is_int(metadata_engines_auto(&none, root, NULL, NULL), online(),
 		       "broken cpu.max \"%s\" -> online CPUs", broken[i]);
 	}
 	snprintf(sub, sizeof sub, "%s/cpu.max", root);
@@ -399,16 +421,16 @@ static void test_engines_cgroup(void)
 	mkdir(sub, 0700);
 	write_file(sub, "cpu.cfs_quota_us", "300000\n");
 	write_file(sub, "cpu.cfs_period_us", "100000\n");
-	is_int(metadata_engines_auto(&none, root, NULL), 3, "v1 cpu/ 300000/100000 -> 3");
+	is_int(metadata_engines_auto(&none, root, NULL, NULL), 3, "v1 cpu/ 300000/100000 -> 3");
 	write_file(sub, "cpu.cfs_quota_us", "-1\n");
-	is_int(metadata_engines_auto(&none, root, NULL), online(), "v1 quota -1 -> online CPUs");
+	is_int(metadata_engines_auto(&none, root, NULL, NULL), online(), "v1 quota -1 -> online CPUs");
 	write_file(sub, "cpu.cfs_quota_us", "25000\n");
-	is_int(metadata_engines_auto(&none, root, NULL), 1, "v1 quarter CPU -> 1");
+	is_int(metadata_engines_auto(&none, root, NULL, NULL), 1, "v1 quarter CPU -> 1");
 	write_file(sub, "cpu.cfs_quota_us", "2x\n");
-	is_int(metadata_engines_auto(&none, root, NULL), online(), "v1 garbage quota -> online CPUs");
+	is_int(metadata_engines_auto(&none, root, NULL, NULL), online(), "v1 garbage quota -> online CPUs");
 	write_file(sub, "cpu.cfs_quota_us", "200000\n");
 	write_file(sub, "cpu.cfs_period_us", "0\n");
-	is_int(metadata_engines_auto(&none, root, NULL), online(), "v1 period 0 -> online CPUs");
+	is_int(metadata_engines_auto(&none, root, NULL, NULL), online(), "v1 period 0 -> online CPUs");
 	char p[600];
 	snprintf(p, sizeof p, "%s/cpu.cfs_quota_us", sub);
 	unlink(p);
@@ -420,9 +442,9 @@ static void test_engines_cgroup(void)
 	mkdir(sub, 0700);
 	write_file(sub, "cpu.cfs_quota_us", "800000");
 	write_file(sub, "cpu.cfs_period_us", "100000");
-	is_int(metadata_engines_auto(&none, root, NULL), 8, "v1 cpu,cpuacct/ -> 8");
+	is_int(metadata_engines_auto(&none, root, NULL, NULL), 8, "v1 cpu,cpuacct/ -> 8");
 	write_file(root, "cpu.max", "200000 100000\n");
-	is_int(metadata_engines_auto(&none, root, NULL), 2, "v2 cpu.max comes before v1");
+	is_int(metadata_engines_auto(&none, root, NULL, NULL), 2, "v2 cpu.max comes before v1");
 	rm_tree(root);
 	struct stat st;
 	ok(stat(root, &st) < 0, "temporary cgroup tree removed");
@@ -471,37 +493,37 @@ static void test_engines_own_cgroup(void)
 	put_at(root, "/system.slice/docker-1.scope", "cpu.max", "300000 100000\n");
 	put_at(root, "/system.slice", "cpu.max", "max 100000\n");
 	write_file(root, "self-cgroup", "0::/system.slice/docker-1.scope\n");
-	is_int(metadata_engines_auto(&none, root, NULL), online(),
+	is_int(metadata_engines_auto(&none, root, NULL, NULL), online(),
 	       "without /proc/self/cgroup the root alone is read");
-	is_int(metadata_engines_auto(&none, root, self), 3, "v2 own cgroup 300000/100000 -> 3");
-	is_int(metadata_engines_auto(&two, root, self), 2, "task vCPUs still win");
+	is_int(metadata_engines_auto(&none, root, self, NULL), 3, "v2 own cgroup 300000/100000 -> 3");
+	is_int(metadata_engines_auto(&two, root, self, NULL), 2, "task vCPUs still win");
 	put_at(root, "/system.slice", "cpu.max", "200000 100000\n");
-	is_int(metadata_engines_auto(&none, root, self), 2, "a smaller quota of a parent -> 2");
+	is_int(metadata_engines_auto(&none, root, self, NULL), 2, "a smaller quota of a parent -> 2");
 	write_file(root, "cpu.max", "100000 100000\n");
-	is_int(metadata_engines_auto(&none, root, self), 1, "and of the root -> 1");
+	is_int(metadata_engines_auto(&none, root, self, NULL), 1, "and of the root -> 1");
 	char p[512];
 	snprintf(p, sizeof p, "%s/cpu.max", root);
 	unlink(p);
 	put_at(root, "/system.slice", "cpu.max", "max 100000\n");
 	write_file(root, "self-cgroup", "0::/system.slice/docker-1.scope/\n");
-	is_int(metadata_engines_auto(&none, root, self), 3, "a trailing slash is fine");
+	is_int(metadata_engines_auto(&none, root, self, NULL), 3, "a trailing slash is fine");
 	write_file(root, "self-cgroup", "0::/system.slice/../system.slice/docker-1.scope\n");
-	is_int(metadata_engines_auto(&none, root, self), online(), "\"..\" is never followed");
+	is_int(metadata_engines_auto(&none, root, self, NULL), online(), "\"..\" is never followed");
 	write_file(root, "self-cgroup", "0::/no/such/cgroup\n");
-	is_int(metadata_engines_auto(&none, root, self), online(), "a cgroup not mounted here");
+	is_int(metadata_engines_auto(&none, root, self, NULL), online(), "a cgroup not mounted here");
 	write_file(root, "self-cgroup", "garbage\n::\n0:\n0::\n0::relative\n");
-	is_int(metadata_engines_auto(&none, root, self), online(), "garbage lines are skipped");
+	is_int(metadata_engines_auto(&none, root, self, NULL), online(), "garbage lines are skipped");
 	snprintf(p, sizeof p, "%s/missing", root);
-	is_int(metadata_engines_auto(&none, root, p), online(), "no /proc/self/cgroup file");
+	is_int(metadata_engines_auto(&none, root, p, NULL), online(), "no /proc/self/cgroup file");
 
 	/* cgroup v1: each controller its own mount, the path below it */
 	put_at(root, "/cpu,cpuacct/docker/abc", "cpu.cfs_quota_us", "500000\n");
 	put_at(root, "/cpu,cpuacct/docker/abc", "cpu.cfs_period_us", "100000\n");
 	write_file(root, "self-cgroup",
 		   "4:memory:/docker/abc\n3:cpu,cpuacct:/docker/abc\n1:name=systemd:/docker/abc\n");
-	is_int(metadata_engines_auto(&none, root, self), 5, "v1 cpu,cpuacct:/docker/abc -> 5");
+	is_int(metadata_engines_auto(&none, root, self, NULL), 5, "v1 cpu,cpuacct:/docker/abc -> 5");
 	write_file(root, "self-cgroup", "3:cpuacct:/docker/abc\n");
-	is_int(metadata_engines_auto(&none, root, self), online(),
+	is_int(metadata_engines_auto(&none, root, self, NULL), online(),
 	       "a v1 line without the cpu controller is not read");
 
 	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
