@@ -88,9 +88,17 @@ struct resolver *resolve_new(const char *servers, char *err, size_t errlen)
 		/* NOCHECKRESP: a SERVFAIL or REFUSED is reported as such (and retried by our
 		 * backoff) rather than as "could not contact DNS servers" */
 		struct ares_options o = {.flags = ARES_FLAG_NOCHECKRESP};
+		int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
 		resolve_options(read_resolv_conf(), getenv("RES_OPTIONS"), &o.timeout, &o.tries);
-		st = ares_init_options(&r->ch, &o, ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS |
-							  ARES_OPT_TRIES);
+#ifdef ARES_OPT_QUERY_CACHE
+		/* c-ares 1.23 and later cache answers, NXDOMAIN for the SOA's minimum TTL (its
+		 * ares_init_options manual: qcache_max_ttl 0 turns the cache off): a worker
+		 * asking before the master registers would wait that long on top of the VPC
+		 * resolver. Every lookup goes to the server. Debian 12's 1.18 has no cache. */
+		o.qcache_max_ttl = 0;
+		mask |= ARES_OPT_QUERY_CACHE;
+#endif
+		st = ares_init_options(&r->ch, &o, mask);
 	}
 	if (st == ARES_SUCCESS && servers)
 		st = ares_set_servers_ports_csv(r->ch, servers);
