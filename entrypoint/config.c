@@ -500,12 +500,18 @@ static int parse_master(struct config *cfg, char *const envp[], const struct arg
 	return 0;
 }
 
+/* The setting the target came from, for messages: -H, the guide's TARGET_URL, or
+ * Locust's own LOCUST_HOST. */
+static const char *target_source(const struct argfacts *f, char *const envp[])
+{
+	return f->host ? "-H/--host" : env(envp, "TARGET_URL") ? "TARGET_URL" : "LOCUST_HOST";
+}
+
 static int parse_target(struct config *cfg, char *const envp[], const struct argfacts *f,
 			char *err, size_t errlen)
 {
 	const char *t, *e = NULL;
 	char sb[128];
-	/* the guide's TARGET_URL, or Locust's own LOCUST_HOST */
 	const char *tu = env(envp, "TARGET_URL");
 	int rc = pick_one("TARGET_URL", tu, "LOCUST_HOST", env(envp, "LOCUST_HOST"), &e, err,
 			  errlen);
@@ -514,7 +520,7 @@ static int parse_target(struct config *cfg, char *const envp[], const struct arg
 			      tu ? "TARGET_URL" : "LOCUST_HOST", e, &t, err, errlen);
 	if (rc)
 		return rc;
-	const char *name = f->host ? "-H/--host" : tu ? "TARGET_URL" : "LOCUST_HOST";
+	const char *name = target_source(f, envp);
 	if (t && strncasecmp(t, "http://", 7) != 0 && strncasecmp(t, "https://", 8) != 0)
 		return fail(err, errlen, EXIT_CONFIG,
 			    "%s=\"%s\" is not a URL: use http://HOST[:PORT] or "
@@ -728,8 +734,7 @@ static int check_utf8(const struct config *cfg, char *const envp[], const struct
 		      char *err, size_t errlen)
 {
 	const struct { const char *name, *v; } vals[] = {
-		{f->host ? "-H/--host" : env(envp, "TARGET_URL") ? "TARGET_URL" : "LOCUST_HOST",
-		 cfg->target_url},
+		{target_source(f, envp), cfg->target_url},
 		{locustfile_source(cfg, envp), cfg->locustfile},
 		{"LOCUST_ECS_ENGINE", cfg->engine},
 		{"LOCUST_ECS_STATE_DIR", cfg->state_dir},
@@ -743,18 +748,21 @@ static int check_utf8(const struct config *cfg, char *const envp[], const struct
 			return fail(err, errlen, EXIT_CONFIG,
 				    "%s=\"%s\" is not valid UTF-8: use UTF-8 text", vals[i].name,
 				    show_safe(vals[i].v, NULL, sb, sizeof sb));
-	for (int i = 0; i < cfg->nopts; i++)
-		if (!utf8_ok(cfg->opts[i]))
-			return fail(err, errlen, EXIT_CONFIG,
-				    "LOCUST_OPTS holds the word \"%s\", which is not valid UTF-8",
-				    show_safe(cfg->opts[i], i ? cfg->opts[i - 1] : NULL, sb,
-					      sizeof sb));
-	for (int i = 0; i < cfg->nextra; i++)
-		if (!utf8_ok(cfg->extra[i]))
-			return fail(err, errlen, EXIT_USAGE,
-				    "the command's argument \"%s\" is not valid UTF-8",
-				    show_safe(cfg->extra[i], i ? cfg->extra[i - 1] : NULL, sb,
-					      sizeof sb));
+	/* the engine's words: LOCUST_OPTS (a setting, 78) and the command (usage, 64) */
+	const struct { char **w; int n, code; const char *before, *after; } lists[] = {
+		{cfg->opts, cfg->nopts, EXIT_CONFIG, "LOCUST_OPTS holds the word ",
+		 ", which is not valid UTF-8"},
+		{cfg->extra, cfg->nextra, EXIT_USAGE, "the command's argument ",
+		 " is not valid UTF-8"},
+	};
+	for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
+		for (int i = 0; i < lists[l].n; i++)
+			if (!utf8_ok(lists[l].w[i]))
+				return fail(err, errlen, lists[l].code, "%s\"%s\"%s",
+					    lists[l].before,
+					    show_safe(lists[l].w[i], i ? lists[l].w[i - 1] : NULL,
+						      sb, sizeof sb),
+					    lists[l].after);
 	return 0;
 }
 

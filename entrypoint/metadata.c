@@ -528,12 +528,9 @@ void metadata_fetch(char *const envp[], struct ecs_meta *m, int sfd)
 
 #define ENGINES_MAX 1024
 
-/* Reads a small file whole; 0, or -1. */
-static int read_small(const char *dir, const char *name, char *out, size_t outlen)
+/* Reads a small file whole (its first outlen - 1 bytes); 0, or -1. */
+static int read_path(const char *path, char *out, size_t outlen)
 {
-	char path[4096];
-	if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
-		return -1;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -543,6 +540,15 @@ static int read_small(const char *dir, const char *name, char *out, size_t outle
 		return -1;
 	out[k] = '\0';
 	return 0;
+}
+
+/* read_path of dir/name. */
+static int read_small(const char *dir, const char *name, char *out, size_t outlen)
+{
+	char path[4096];
+	if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+		return -1;
+	return read_path(path, out, outlen);
 }
 
 /* A whole integer field; *end is left after it. 0, or -1. */
@@ -695,15 +701,9 @@ static int cgroup_cpus(const char *root, const char *self_cgroup)
 		return 0;
 	int n = quota_at(root, 0);
 	keep_smallest(&best, n < 0 ? quota_at(root, 1) : n);
-	if (self_cgroup) {
-		static char text[8192];
-		char dir[4096];
-		const char *slash = strrchr(self_cgroup, '/');
-		snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - self_cgroup) : 1,
-			 slash ? self_cgroup : ".");
-		if (read_small(dir, slash ? slash + 1 : self_cgroup, text, sizeof text) == 0)
-			own_cgroups(root, text, &best);
-	}
+	char text[8192];
+	if (self_cgroup && read_path(self_cgroup, text, sizeof text) == 0)
+		own_cgroups(root, text, &best);
 	return best;
 }
 
@@ -720,9 +720,10 @@ int metadata_engines_auto(const struct ecs_meta *m, const char *cgroup_root,
 		why = &unused;
 	if (m && m->task_vcpu > 0) {
 		*why = "the task's vCPUs (ECS task metadata)";
-		/* 1.9999999 from a float printer is still 2; (long long) floors */
-		return clamp_engines(m->task_vcpu + 1e-6 > ENGINES_MAX ? ENGINES_MAX
-					 : (long long)(m->task_vcpu + 1e-6));
+		/* 1.9999999 from a float printer is still 2; (long long) floors, once the
+		 * value is known to fit */
+		double v = m->task_vcpu + 1e-6;
+		return clamp_engines(v > ENGINES_MAX ? ENGINES_MAX : (long long)v);
 	}
 	int n = cgroup_cpus(cgroup_root, self_cgroup);
 	if (n > 0) {

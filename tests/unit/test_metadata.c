@@ -353,22 +353,18 @@ static int online(void)
 	return n > 0 ? (int)n : 1;
 }
 
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Removes a temporary tree, deepest first. */
 static void rm_tree(const char *dir)
 {
-	static const char *const files[] = {
-		"cpu.max", "cpu/cpu.cfs_quota_us", "cpu/cpu.cfs_period_us",
-		"cpu,cpuacct/cpu.cfs_quota_us", "cpu,cpuacct/cpu.cfs_period_us",
-	};
-	char p[512];
-	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-		snprintf(p, sizeof p, "%s/%s", dir, files[i]);
-		unlink(p);
-	}
-	snprintf(p, sizeof p, "%s/cpu", dir);
-	rmdir(p);
-	snprintf(p, sizeof p, "%s/cpu,cpuacct", dir);
-	rmdir(p);
-	rmdir(dir);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static void test_engines_cgroup(void)
@@ -450,14 +446,6 @@ static void test_engines_cgroup(void)
 	ok(stat(root, &st) < 0, "temporary cgroup tree removed");
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 /* Makes root/rel (and its parents) and writes text to root/rel/name. */
 static void put_at(const char *root, const char *rel, const char *name, const char *text)
 {
@@ -526,7 +514,7 @@ static void test_engines_own_cgroup(void)
 	is_int(metadata_engines_auto(&none, root, self, NULL), online(),
 	       "a v1 line without the cpu controller is not read");
 
-	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	rm_tree(root);
 	struct stat st;
 	ok(stat(root, &st) < 0, "temporary cgroup tree removed");
 }
