@@ -1,6 +1,8 @@
 /* config: the configuration contract of DESIGN.md, from environment and argv. */
 #include "config.h"
 #include "words.h"
+#include "duration.h"
+#include "bounds.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -59,7 +61,7 @@ const char *config_role_name(enum role r)
 
 /* Printable form of a value for error messages: control and non-ASCII bytes escaped,
  * long values cut, so that one error stays one line. */
-static const char *show(const char *v, char *buf, size_t len)
+static const char *show_raw(const char *v, char *buf, size_t len)
 {
 	size_t o = 0;
 	for (const unsigned char *p = (const unsigned char *)v; *p && o + 8 < len; p++) {
@@ -81,33 +83,16 @@ static const char *show(const char *v, char *buf, size_t len)
 static const char *show_safe(const char *v, const char *prev, char *buf, size_t len)
 {
 	char *r = config_redact(v, prev);
-	show(r ? r : "***", buf, len);
+	show_raw(r ? r : "***", buf, len);
 	free(r);
 	return buf;
 }
 
-int config_parse_duration(const char *s, long *out)
+/* Every value shown in a message goes through the redaction: any of them may be a URL
+ * with a password in it. */
+static const char *show(const char *v, char *buf, size_t len)
 {
-	char *end;
-	long mult = 1000;
-	errno = 0;
-	if (!s || !isdigit((unsigned char)*s))
-		return -1;
-	long v = strtol(s, &end, 10);
-	if (errno || v < 0)
-		return -1;
-	if (strcmp(end, "ms") == 0)
-		mult = 1;
-	else if (*end == '\0' || strcmp(end, "s") == 0)
-		mult = 1000;
-	else if (strcmp(end, "m") == 0)
-		mult = 60000;
-	else
-		return -1;
-	if (v > LONG_MAX / mult || v * mult > 7L * 24 * 3600 * 1000)
-		return -1;
-	*out = v * mult;
-	return 0;
+	return show_safe(v, NULL, buf, len);
 }
 
 static int knob_duration(char *const envp[], const char *name, long def, long min, long max,
@@ -118,7 +103,7 @@ static int knob_duration(char *const envp[], const char *name, long def, long mi
 	*out = def;
 	if (!v)
 		return 0;
-	if (config_parse_duration(v, out) < 0 || *out < min || *out > max)
+	if (duration_parse(v, out) < 0 || *out < min || *out > max)
 		return fail(err, errlen, EXIT_CONFIG,
 			    "%s=\"%s\" is not a valid duration: accepted are whole numbers of "
 			    "seconds (\"30\", \"30s\"), milliseconds (\"500ms\") or minutes "
@@ -394,7 +379,7 @@ static int pick_one(const char *na, const char *a, const char *nb, const char *b
 	if (a && b && strcmp(a, b) != 0)
 		return fail(err, errlen, EXIT_CONFIG,
 			    "%s=\"%s\" contradicts %s=\"%s\": set one of them, or both alike", na,
-			    show(a, s1, sizeof s1), nb, show(b, s2, sizeof s2));
+			    show_safe(a, NULL, s1, sizeof s1), nb, show_safe(b, NULL, s2, sizeof s2));
 	*out = a ? a : b;
 	return 0;
 }
@@ -640,11 +625,11 @@ static int parse_knobs(struct config *cfg, char *const envp[], char *err, size_t
 	cfg->engines = 0;
 	if (s && strcasecmp(s, "auto") != 0) {
 		long n;
-		if (parse_long(s, 1, 256, &n) < 0)
+		if (parse_long(s, 1, LE_ENGINES_MAX, &n) < 0)
 			return fail(err, errlen, EXIT_CONFIG,
 				    "LOCUST_ECS_ENGINES=\"%s\" is not accepted: use auto (one per "
-				    "vCPU of the task) or a number from 1 to 256",
-				    show(s, sb, sizeof sb));
+				    "vCPU of the task) or a number from 1 to %d",
+				    show(s, sb, sizeof sb), LE_ENGINES_MAX);
 		cfg->engines = (int)n;
 	}
 	s = env(envp, "LOCUST_ECS_DNS_SERVERS");

@@ -2,6 +2,8 @@
 #ifndef LE_CONFIG_H
 #define LE_CONFIG_H
 
+#include "probe.h"
+
 #include <stddef.h>
 
 /* Exit codes of DESIGN.md (sysexits.h values where the supervisor fails). */
@@ -15,7 +17,6 @@ enum {
 };
 
 enum role { ROLE_STANDALONE, ROLE_MASTER, ROLE_WORKER };
-enum probe_kind { PROBE_ZMTP, PROBE_TCP };
 enum log_format { LOGFMT_AUTO, LOGFMT_JSON, LOGFMT_TEXT };
 enum log_level { LOGLVL_DEBUG, LOGLVL_INFO, LOGLVL_WARN, LOGLVL_ERROR };
 enum action { ACT_RUN, ACT_HELP, ACT_VERSION, ACT_PRINT_CONFIG };
@@ -109,9 +110,6 @@ char *config_redact(const char *word, const char *prev);
 
 /* Value of name in envp, or NULL. */
 const char *config_getenv(char *const envp[], const char *name);
-
-/* Duration "25", "25s", "500ms", "2m": ms in *out. 0 or -1. */
-int config_parse_duration(const char *s, long *out);
 
 const char *config_role_name(enum role r);
 
