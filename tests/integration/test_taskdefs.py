@@ -192,7 +192,8 @@ CONTAINER = {
     "?cpu": int, "?memory": int, "?memoryReservation": int, "?user": str,
     "?workingDirectory": str, "?readonlyRootFilesystem": bool, "?dockerLabels": dict,
     "?mountPoints": [{"sourceVolume": nonempty(str), "containerPath": str_match(r"/.*"),
-                      "?readOnly": bool}], "?volumesFrom": list, "?dependsOn": list, "?linuxParameters": dict,
+                      "?readOnly": bool}],
+    "?volumesFrom": list, "?dependsOn": list, "?linuxParameters": dict,
     "?systemControls": list, "?resourceRequirements": list, "?environmentFiles": list,
     "?repositoryCredentials": dict, "?firelensConfiguration": dict,
 }
@@ -255,7 +256,8 @@ POLICY = {"Version": one_of("2012-10-17"), "Statement": nonempty([dict])}
 def kind_of(name):
     for suffix, kind in [("ec2-launch-template.json", "launch-template"),
                          ("ec2-auto-scaling-group.json", "auto-scaling-group"),
-                         ("ec2-capacity-provider.json", "capacity-provider"),(".taskdef.json", "taskdef"), (".service.json", "service"),
+                         ("ec2-capacity-provider.json", "capacity-provider"),
+                         (".taskdef.json", "taskdef"), (".service.json", "service"),
                          (".overrides.json", "overrides"), (".network.json", "network"),
                          ("cloudmap-namespace.json", "namespace"),
                          ("cloudmap-service.json", "cloudmap-service")]:
@@ -264,8 +266,8 @@ def kind_of(name):
     if name.startswith("iam-"):
         return "policy"
     raise AssertionError(f"taskdefs/{name}: unknown kind of file (name it *.taskdef.json, "
-                         "*.service.json, *.overrides.json, *.network.json, cloudmap-*.json "
-                         "or iam-*.json)")
+                         "*.service.json, *.overrides.json, *.network.json, cloudmap-*.json, "
+                         "ec2-*.json or iam-*.json)")
 
 
 SPECS = {"taskdef": TASK_DEFINITION, "service": SERVICE, "overrides": OVERRIDES,
@@ -1370,24 +1372,153 @@ def test_readonly_task_on_a_root_owned_volume_is_unhealthy(netns_ok, procs, tmp_
     stop(task)
 
 
-# ---------- the walkthrough refers to files that exist ----------
+# ---------- the walkthrough: its files, its shell, every AWS command through the CLI ----------
 
-@pytest.mark.parametrize("doc", ["README.md", "README.ko.md"])
-def test_walkthrough_names_real_files_and_opens_nothing_to_the_world(doc):
-    with open(os.path.join(ROOT, doc), encoding="utf-8") as f:
-        text = f.read()
-    names = set(template_names())
-    used = set(re.findall(r"build/taskdefs/([\w.-]+\.json)", text))
-    used |= {f"{role}.taskdef.json" for role in ("standalone", "master", "worker")
-             if "$role.taskdef.json" in text}
-    assert used and used <= names, used - names
-    for only in re.findall(r"ONLY=([\w.,-]+)", text):
-        assert {n + ".json" for n in only.split(",")} <= names, only
-    for tool in re.findall(r"--(?:cli-input-json|overrides|network-configuration|"
-                           r"assume-role-policy-document|policy-document) file://([\w/.$-]+)",
-                           text):
-        assert tool.startswith("build/taskdefs/"), tool
-    assert "0.0.0.0/0" not in text.replace("Never `0.0.0.0/0`", "").replace(
-        "`0.0.0.0/0`은 절대", ""), "no rule open to the world"
-    assert "--properties 'DnsProperties={SOA={TTL=15}}'" in text
-    assert "initProcessEnabled" in text and "5558" in text
+AWSCLI_DRYRUN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "awscli_dryrun.py")
+TASK_ARN = "arn:aws:ecs:ap-northeast-2:123456789012:task/locust/0123456789abcdef0123456789abcdef"
+# What the walkthrough's shell variables hold when its commands run, as the steps before
+# would have set them (a loop over literal words takes each of its words instead).
+SHELL_VALUES = dict(
+    SAMPLE, AWS_REGION=SAMPLE["REGION"], AWS_DEFAULT_REGION=SAMPLE["REGION"],
+    MY_IP="198.51.100.7/32", VPC_CIDR="172.31.0.0/16", STATUS="SUCCESS",
+    OP="gv4g5meo7ndmeh4fqskygvk23d2fijwa-k9302yzd", TASK=TASK_ARN, t=TASK_ARN,
+    TASKS=f"{TASK_ARN} {TASK_ARN[:-4]}0000", ENI="eni-0123456789abcdef0",
+    arn="arn:aws:ecs:ap-northeast-2:123456789012:task-definition/locust-worker:3",
+    sg=SAMPLE["MASTER_SECURITY_GROUP"], RUNTIME_ID="0123456789abcdef0123456789abcdef-0265927825",
+    EIP="eipalloc-0123456789abcdef0", NAT="nat-0123456789abcdef0", RTB="rtb-0123456789abcdef0",
+    PUBLIC_SUBNETS="subnet-0a1b2c3d4e5f60718 subnet-0f1e2d3c4b5a69788", az="ap-northeast-2a",
+    i="128", s="subnet-0123456789abcdef0",
+    PRIVATE_SUBNETS="subnet-0123456789abcdef0,subnet-0fedcba9876543210", EC2_ASG_ARN=ASG_ARN)
+
+
+@pytest.fixture(scope="module")
+def walkthroughs():
+    return {doc: rc.walkthrough(ROOT, doc) for doc in rc.WALKTHROUGHS}
+
+
+def block_commands(text):
+    """(offset in text, command as written, literal loops of its block) of every aws
+    command in the walkthrough's sh blocks."""
+    out = []
+    for at, block in rc.shell_blocks(text):
+        loops = rc.literal_loops(block)
+        out += [(at + pos, cmd, loops) for pos, cmd in rc.aws_commands(block)]
+    return out
+
+
+def test_both_walkthroughs_carry_the_same_commands(walkthroughs):
+    """The Korean walkthrough is the English one translated: the same shell blocks but for
+    their comments, the same inline commands."""
+    en, ko = walkthroughs["README.md"], walkthroughs["README.ko.md"]
+    blocks = lambda t: [b for _, b in rc.shell_blocks(t)]
+    assert blocks(en) == blocks(ko)
+    inline = lambda t: sorted(span for span, _, _ in rc.inline_commands(t))
+    assert inline(en) == inline(ko)
+    assert len(block_commands(en)) >= 60
+
+
+def test_walkthrough_blocks_are_posix_shell(walkthroughs):
+    for doc, text in walkthroughs.items():
+        for at, block in rc.raw_blocks(text):
+            r = subprocess.run(["sh", "-n"], input=block, capture_output=True, text=True,
+                               timeout=10)
+            assert r.returncode == 0, f"{doc} at {at}: {r.stderr}\n{block}"
+
+
+def test_walkthrough_sets_every_variable_before_a_command_uses_it(walkthroughs):
+    """Followed from the top, no AWS command meets a variable nothing has set yet."""
+    text = walkthroughs["README.md"]
+    known = set()
+    for _, block in rc.shell_blocks(text):
+        events = [(at, 0, name) for at, name in rc.assignments(block)]
+        events += [(at, 1, cmd) for at, cmd in rc.aws_commands(block)]
+        for _, is_cmd, what in sorted(events):
+            if not is_cmd:
+                known.add(what)
+                continue
+            unset = rc.variables(what) - known
+            assert not unset, f"{sorted(unset)} used before they are set: {what}"
+    for span, _, _ in rc.inline_commands(text):
+        assert rc.variables(span) <= known, f"a variable is never set: {span}"
+
+
+def test_walkthrough_names_real_files(walkthroughs):
+    render = load_render()
+    names = set(template_names(render.variant_names()))
+    for doc, text in walkthroughs.items():
+        used = set(re.findall(r"build/taskdefs/([\w.-]+\.json)", text))
+        used |= {f"{role}.taskdef.json" for role in ("standalone", "master", "worker")
+                 if "$role.taskdef.json" in text}
+        assert used and used <= names, (doc, used - names)
+        for only in re.findall(r"ONLY=([\w.,-]+)", text):
+            assert {n + ".json" for n in only.split(",")} <= names, (doc, only)
+        for _, block in rc.shell_blocks(text):
+            for variant in re.findall(r"VARIANT=([\w.,-]+)", block):
+                render.choose_variants(variant)
+        for path in re.findall(r"file://([\w/.$-]+)", text):
+            assert path.startswith("build/taskdefs/"), (doc, path)
+        assert "--properties 'DnsProperties={SOA={TTL=15}}'" in text
+        assert "initProcessEnabled" in text and "5558" in text
+
+
+def dry_run(runs, cwd, tmp_path):
+    """Results of awscli_dryrun.py for runs ({"argv": [...], "run": bool})."""
+    stub = tmp_path / "stub-bin"
+    stub.mkdir()
+    # ECS Exec's command checks that the Session Manager plugin runs before its API call
+    plugin = stub / "session-manager-plugin"
+    plugin.write_text("#!/bin/sh\nexit 0\n")
+    plugin.chmod(0o755)
+    nowhere = str(tmp_path / "no-such-file")
+    env = {"PATH": f"{stub}:/usr/bin:/bin", "HOME": str(tmp_path), "LC_ALL": "C.UTF-8",
+           "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY": "not-a-key",
+           "AWS_REGION": SAMPLE["REGION"], "AWS_DEFAULT_REGION": SAMPLE["REGION"],
+           "AWS_CONFIG_FILE": nowhere, "AWS_SHARED_CREDENTIALS_FILE": nowhere,
+           "AWS_EC2_METADATA_DISABLED": "true", "AWS_MAX_ATTEMPTS": "1", "AWS_PAGER": "",
+           "AWS_CLI_AUTO_PROMPT": "off"}
+    r = subprocess.run([PY, AWSCLI_DRYRUN], input=json.dumps(runs), cwd=cwd, env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return json.loads(r.stdout)
+
+
+def test_every_walkthrough_command_passes_the_aws_cli(walkthroughs, tmp_path):
+    """Every AWS command of the walkthrough, with its variables expanded, through the AWS
+    CLI itself: option parsing, file:// and shorthand values, the service model's
+    validation, then the enums and maxima the CLI leaves to the service. Requests go to a
+    dead loopback port and are stopped before they are sent."""
+    if subprocess.run([PY, "-c", "import awscli.clidriver"], capture_output=True).returncode:
+        pytest.skip("Debian's awscli is not installed (.ci/deps installs it)")
+    build = tmp_path / "build" / "taskdefs"
+    assert render_variant(build, "ec2,exec").returncode == 0  # their own files
+    assert run_render("--out", str(build), *[f"{k}={v}" for k, v in SAMPLE.items()]
+                      ).returncode == 0                   # and the base files over theirs
+    text = walkthroughs["README.md"]
+    runs, where = [], []
+    for _, cmd, loops in block_commands(text):
+        for argv in rc.argvs(cmd, SHELL_VALUES, loops):
+            runs.append({"argv": argv, "run": True})
+            where.append(cmd)
+    for span, in_table, _ in rc.inline_commands(text):
+        complete = not in_table and " --" in span
+        runs.append({"argv": rc.argvs(span, SHELL_VALUES)[0], "run": complete})
+        where.append(span)
+    unique = list({json.dumps(r, sort_keys=True): r for r in runs}.values())
+    by_run = dict(zip((json.dumps(r, sort_keys=True) for r in unique),
+                      dry_run(unique, str(tmp_path), tmp_path)))
+    results = [by_run[json.dumps(r, sort_keys=True)] for r in runs]
+    ingress = []
+    for run, res, cmd in zip(runs, results, where):
+        assert not res["problems"], f"{cmd}\n{res['problems']}"
+        if not run["run"]:
+            continue
+        assert res["calls"] and all(c["validated"] for c in res["calls"]), \
+            f"{cmd}\nexit {res['rc']}: {res['stderr'][-1500:]}"
+        assert "stopped before sending" in res["stderr"], res["stderr"][-1500:]
+        ingress += [p for c in res["calls"] if c["operation"] == "AuthorizeSecurityGroupIngress"
+                    for p in c["params"]["IpPermissions"]]
+    # the web UI from the operator's address, workers' port from the VPC; never the world
+    assert sorted((p["FromPort"], p["ToPort"]) for p in ingress) == [(5557, 5557), (8089, 8089)]
+    sources = {r.get("CidrIp", r.get("CidrIpv6")) for p in ingress
+               for r in p.get("IpRanges", []) + p.get("Ipv6Ranges", [])}
+    assert sources == {SHELL_VALUES["VPC_CIDR"], SHELL_VALUES["MY_IP"]}, sources
