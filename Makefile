@@ -119,9 +119,10 @@ demo:
 
 # ECS JSON for every flow with its placeholders filled, in $(BUILD)/taskdefs:
 # make taskdefs ACCOUNT_ID=... REGION=... (values from the command line or the environment;
-# taskdefs/render.py --list names them; ONLY=cloudmap-namespace renders just that file).
+# taskdefs/render.py --list names them; ONLY=cloudmap-namespace renders just that file;
+# VARIANT=readonly,exec applies the variants of taskdefs/variants/).
 taskdefs:
-	$(PYTHON) taskdefs/render.py --out $(BUILD)/taskdefs $(if $(ONLY),--only '$(ONLY)')
+	$(PYTHON) taskdefs/render.py --out $(BUILD)/taskdefs $(if $(ONLY),--only '$(ONLY)') $(if $(VARIANT),--variant '$(VARIANT)')
 
 install: $(PROGS)
 	install -d $(DESTDIR)$(BINDIR)
