@@ -4,6 +4,7 @@
 #define LE_CORE_H
 
 #include "config.h"
+#include "httploop.h"
 #include "bounds.h"
 #include "metadata.h"
 #include "probe.h"
@@ -51,6 +52,9 @@ struct sup {
 	int nx_noted;
 	struct probe *recheck;     /* tcp probe kind: a fresh connect to the master each recheck */
 	struct resolve_result last_res;
+
+	/* libcurl transfers in the loop (metrics, results); NULL until something needs one */
+	struct httploop *http;
 
 	/* stopping */
 	int stop_sig;

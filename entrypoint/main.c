@@ -357,6 +357,8 @@ long core_min_timeout(long t, long long deadline, long long now)
 static long loop_timeout(struct sup *s, long long now)
 {
 	long t = master_timeout(s, -1, now);
+	if (s->http && httploop_timeout(s->http) >= 0)
+		t = core_min_timeout(t, now + httploop_timeout(s->http), now);
 	if (s->phase == PH_STOPPING || s->phase == PH_DRAINING || s->phase == PH_RESTARTING)
 		t = core_min_timeout(t, s->killed ? 0 : s->stop_deadline, now);
 	if (s->phase == PH_RUNNING)
@@ -374,8 +376,10 @@ static int loop(struct sup *s)
 		int nres, children_left;
 		long long now = clock_mono_ms();
 		pfd[0] = (struct pollfd){.fd = s->sfd, .events = POLLIN};
-		int n = 1 + master_pollfds(s, pfd + 1, MAX_POLL - 1, &nres);
-		if (poll(pfd, (nfds_t)n, (int)loop_timeout(s, now)) < 0 && errno != EINTR) {
+		int n = 1 + master_pollfds(s, pfd + 1, MAX_POLL / 2, &nres);
+		int nhttp = s->http ? httploop_pollfds(s->http, pfd + n, MAX_POLL - n) : 0;
+		if (poll(pfd, (nfds_t)(n + nhttp), (int)loop_timeout(s, now)) < 0 &&
+		    errno != EINTR) {
 			int e = errno;
 			struct timespec pause = {0, 10L * 1000 * 1000};
 			nanosleep(&pause, NULL); /* never spin on a poll that keeps failing */
@@ -387,6 +391,8 @@ static int loop(struct sup *s)
 		if (sup_reap(s->eng, s->neng, &children_left))
 			after_reap(s, now);
 		master_process(s, pfd + 1, nres, now);
+		if (s->http)
+			httploop_process(s->http, pfd + n, nhttp);
 		if (phases[s->phase].step)
 			phases[s->phase].step(s, now);
 		/* the one way out: stopping or draining, and nothing left below us */
@@ -450,6 +456,7 @@ int main(int argc, char **argv)
 		log_info("exit", "exiting with status %d", rc);
 	}
 	master_close(&s);
+	httploop_free(s.http);
 	if (s.state_written)
 		state_remove(s.cfg.state_dir);
 	config_free(&s.cfg);
