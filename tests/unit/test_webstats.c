@@ -1,6 +1,6 @@
 /* test_webstats: the /stats/requests parser of locust-healthcheck, on Locust's own answers. */
 #include "tap.h"
-#include "../../healthcheck/webstats.h"
+#include "webstats.h"
 
 #include <math.h>
 

@@ -1,4 +1,4 @@
-/* webstats: the parts of Locust's GET /stats/requests answer the health check judges. */
+/* webstats: Locust's GET /stats/requests answer, for the health check and the metrics. */
 #ifndef HC_WEBSTATS_H
 #define HC_WEBSTATS_H
 
