@@ -59,6 +59,64 @@ static int number(json_t *doc, const char *key, double *out, char *err, size_t e
 	return 0;
 }
 
+/* A number that may be absent or null (Locust sends null before any request): -1 then. */
+static double opt_number(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	return json_is_number(v) && isfinite(json_number_value(v)) && json_number_value(v) >= 0
+		       ? json_number_value(v) : -1;
+}
+
+static long long opt_count(json_t *o, const char *key)
+{
+	double v = opt_number(o, key);
+	return v >= 0 && v < 1e15 ? (long long)v : -1;
+}
+
+/* The "Aggregated" row: the last of stats[] in every 2.x (named so since 1.0). */
+static json_t *aggregated(json_t *doc)
+{
+	json_t *st = json_object_get(doc, "stats");
+	size_t n = json_is_array(st) ? json_array_size(st) : 0;
+	json_t *last = n ? json_array_get(st, n - 1) : NULL;
+	const char *name = json_string_value(json_object_get(last, "name"));
+	return name && strcmp(name, "Aggregated") == 0 ? last : NULL;
+}
+
+/* The first of two keys that is present (a newer and an older name). */
+static double either(json_t *o, const char *a, const char *b)
+{
+	double v = opt_number(o, a);
+	return v >= 0 ? v : b ? opt_number(o, b) : -1;
+}
+
+static void live_figures(json_t *doc, struct webstats *out)
+{
+	json_t *agg = aggregated(doc);
+	json_t *cur = json_object_get(doc, "current_response_time_percentiles");
+	out->cur_rps = opt_number(doc, "current_rps");
+	if (out->cur_rps < 0)
+		out->cur_rps = opt_number(agg, "current_rps");
+	out->cur_fail_per_sec = opt_number(doc, "current_fail_per_sec");
+	if (out->cur_fail_per_sec < 0)
+		out->cur_fail_per_sec = opt_number(agg, "current_fail_per_sec");
+	out->p50_ms = opt_number(doc, "current_response_time_percentile_50");
+	if (out->p50_ms < 0)
+		out->p50_ms = opt_number(cur, "response_time_percentile_0.5");
+	out->p95_ms = opt_number(doc, "current_response_time_percentile_95");
+	if (out->p95_ms < 0)
+		out->p95_ms = opt_number(cur, "response_time_percentile_0.95");
+	out->p99_ms = opt_number(cur, "response_time_percentile_0.99");
+	if (out->p99_ms < 0) {
+		out->p99_ms = either(agg, "response_time_percentile_0.99", "ninety_ninth_response_time");
+		out->p99_since_start = out->p99_ms >= 0;
+	}
+	out->num_requests = opt_count(agg, "num_requests");
+	out->num_failures = opt_count(agg, "num_failures");
+	out->avg_ms = opt_number(agg, "avg_response_time");
+	out->max_ms = opt_number(agg, "max_response_time");
+}
+
 int webstats_parse(const char *buf, size_t len, struct webstats *out, char *err,
 		   size_t errlen)
 {
@@ -94,6 +152,7 @@ int webstats_parse(const char *buf, size_t len, struct webstats *out, char *err,
 	if (out->fail_ratio < 0)
 		out->fail_ratio = -1;
 	out->user_count = users >= 0 && users < 1e15 ? (long long)users : -1;
+	live_figures(doc, out);
 	rc = 0;
 out:
 	json_decref(doc);

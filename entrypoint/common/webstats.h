@@ -11,6 +11,18 @@ struct webstats {
 	double fail_ratio;   /* 0..1; -1 when absent */
 	long long user_count;/* -1 when absent */
 	double total_rps;    /* -1 when absent */
+
+	/* live figures (the metrics), -1 when the engine's answer has none. Current rates and
+	 * percentiles where this Locust gives them: top-level current_rps and
+	 * current_fail_per_sec (2.45+), else the "Aggregated" row's; current p50/p95 from
+	 * current_response_time_percentile_50/95 (before 2.45) or
+	 * current_response_time_percentiles (after); p99 is current where given, else the
+	 * Aggregated row's since the start (p99_since_start set) */
+	double cur_rps, cur_fail_per_sec;
+	double p50_ms, p95_ms, p99_ms;
+	int p99_since_start;
+	long long num_requests, num_failures; /* the Aggregated row, since the start */
+	double avg_ms, max_ms;
 };
 
 /* Parses the JSON body. Lenient about keys it does not use, strict about the types of
