@@ -309,7 +309,7 @@ static int setup(CURL *h, const char *url, struct body *b, char *errbuf, long ti
 	       curl_easy_setopt(h, CURLOPT_NOPROXY, "*") ||
 	       curl_easy_setopt(h, CURLOPT_PROXY, "") ||
 	       curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) ||
-#if LIBCURL_VERSION_NUM >= 0x075500
+#if CURL_AT_LEAST_VERSION(7, 85, 0) /* CURLOPT_PROTOCOLS is deprecated from 7.85 */
 	       curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") ||
 #else
 	       curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) ||

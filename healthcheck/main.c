@@ -472,7 +472,11 @@ static void check_web(struct hc *h)
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(c, CURLOPT_PROXY, "");      /* never through an http_proxy */
 	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+#if CURL_AT_LEAST_VERSION(7, 85, 0) /* CURLOPT_PROTOCOLS is deprecated from 7.85 */
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "locust-healthcheck/" LE_VERSION);
 	if (s->web_tls) { /* the engine's own certificate, often self-signed: not verified */
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
