@@ -110,6 +110,15 @@ static int print_config(struct sup *s)
 				      (json_int_t)c->rejoin_window_ms, "state_dir", c->state_dir,
 				      "health_timeout_ms", (json_int_t)c->health_timeout_ms,
 				      "health_grace_ms", (json_int_t)c->health_grace_ms));
+	json_object_set_new(doc, "metrics",
+			    json_pack("{s:b, s:I, s:s, s:s?, s:{s:o?, s:I, s:I}}", "on",
+				      c->metrics, "interval_ms", (json_int_t)c->metrics_interval_ms,
+				      "namespace", c->metrics_namespace, "test_name", c->test_name,
+				      "guard", "fail_ratio", c->guard_fail_ratio >= 0
+								 ? json_real(c->guard_fail_ratio)
+								 : NULL,
+				      "p95_ms", (json_int_t)c->guard_p95_ms, "for_ms",
+				      (json_int_t)c->guard_for_ms));
 	char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
 	int rc = 0;
 	if (text) {

@@ -9,6 +9,7 @@
 #include "metadata.h"
 #include "probe.h"
 #include "resolve.h"
+#include "stats.h"
 #include "supervise.h"
 
 #include <poll.h>
@@ -55,6 +56,7 @@ struct sup {
 
 	/* libcurl transfers in the loop (metrics, results); NULL until something needs one */
 	struct httploop *http;
+	struct stats stats;        /* live figures, EMF and the guardrail (master, standalone) */
 
 	/* stopping */
 	int stop_sig;
