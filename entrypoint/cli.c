@@ -111,8 +111,9 @@ static int print_config(struct sup *s)
 				      "health_timeout_ms", (json_int_t)c->health_timeout_ms,
 				      "health_grace_ms", (json_int_t)c->health_grace_ms));
 	json_object_set_new(doc, "metrics",
-			    json_pack("{s:b, s:I, s:s, s:s?, s:{s:o?, s:I, s:I}}", "on",
+			    json_pack("{s:b, s:I, s:i, s:s, s:s?, s:{s:o?, s:I, s:I}}", "on",
 				      c->metrics, "interval_ms", (json_int_t)c->metrics_interval_ms,
+				      "per_request", c->metrics_per_request,
 				      "namespace", c->metrics_namespace, "test_name", c->test_name,
 				      "guard", "fail_ratio", c->guard_fail_ratio >= 0
 								 ? json_real(c->guard_fail_ratio)

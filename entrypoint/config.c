@@ -3,6 +3,7 @@
 #include "words.h"
 #include "duration.h"
 #include "bounds.h"
+#include "webstats.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -715,6 +716,14 @@ static int parse_metric_knobs(struct config *cfg, char *const envp[], char *err,
 	    (rc = knob_ratio(envp, "LOCUST_ECS_GUARD_FAIL_RATIO", &cfg->guard_fail_ratio, err,
 			     errlen)))
 		return rc;
+	const char *per = env(envp, "LOCUST_ECS_METRICS_PER_REQUEST");
+	long n = 0;
+	if (per && parse_long(per, 0, WEBSTATS_TOP, &n) < 0)
+		return fail(err, errlen, EXIT_CONFIG,
+			    "LOCUST_ECS_METRICS_PER_REQUEST=\"%s\" is not accepted: use a number "
+			    "from 0 to %d (the busiest request names, each a billed metric set)",
+			    show(per, sb, sizeof sb), WEBSTATS_TOP);
+	cfg->metrics_per_request = (int)n;
 	const char *ns = env(envp, "LOCUST_ECS_METRICS_NAMESPACE");
 	cfg->metrics_namespace = ns ? ns : "Locust";
 	if (!valid_namespace(cfg->metrics_namespace))

@@ -81,6 +81,7 @@ struct config {
 	long metrics_interval_ms;    /* LOCUST_ECS_METRICS_INTERVAL */
 	const char *metrics_namespace; /* LOCUST_ECS_METRICS_NAMESPACE, default "Locust" */
 	const char *test_name;       /* LOCUST_ECS_TEST_NAME or NULL (then the task family) */
+	int metrics_per_request;     /* LOCUST_ECS_METRICS_PER_REQUEST: busiest names, 0 none */
 	double guard_fail_ratio;     /* LOCUST_ECS_GUARD_FAIL_RATIO, <0 = none */
 	long guard_p95_ms;           /* LOCUST_ECS_GUARD_P95, 0 = none */
 	long guard_for_ms;           /* LOCUST_ECS_GUARD_FOR: how long a threshold is crossed */

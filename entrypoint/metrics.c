@@ -17,14 +17,20 @@ struct figure {
 	double value;            /* <0: the engine did not give it, left out */
 };
 
-/* A directive and root members for the figures that are there. */
-static json_t *emf_doc(const struct emf_ctx *c, const struct figure *f, int n, long long ts)
+/* A directive and root members for the figures that are there; request names a third
+ * dimension when not NULL. */
+static json_t *emf_doc(const struct emf_ctx *c, const struct figure *f, int n, long long ts,
+		       const char *request)
 {
 	json_t *metrics = json_array();
-	json_t *doc = json_pack("{s:{s:I, s:[{s:s, s:[[s, s]], s:o}]}, s:s, s:s}", "_aws",
+	json_t *dims = request ? json_pack("[s, s, s]", "TestName", "Role", "Request")
+			       : json_pack("[s, s]", "TestName", "Role");
+	json_t *doc = json_pack("{s:{s:I, s:[{s:s, s:[o], s:o}]}, s:s, s:s}", "_aws",
 				"Timestamp", (json_int_t)ts, "CloudWatchMetrics", "Namespace",
-				c->ns, "Dimensions", "TestName", "Role", "Metrics", metrics,
+				c->ns, "Dimensions", dims, "Metrics", metrics,
 				"TestName", c->test_name, "Role", c->role);
+	if (doc && request)
+		json_object_set_new(doc, "Request", json_string(request));
 	if (!doc)
 		return NULL;
 	for (int i = 0; i < n; i++) {
@@ -70,12 +76,31 @@ int metrics_emf_line(char *out, size_t outlen, const struct emf_ctx *c,
 		{"WorkersConnected", "Count", ws->workers >= 0 ? ws->workers : -1},
 		{"WorkersMissing", "Count", ws->workers >= 0 ? ws->workers_missing : -1},
 	};
-	json_t *doc = emf_doc(c, f, (int)(sizeof f / sizeof f[0]), ts_ms);
+	json_t *doc = emf_doc(c, f, (int)(sizeof f / sizeof f[0]), ts_ms, NULL);
 	if (doc) {
 		json_object_set_new(doc, "State", json_string(ws->state));
 		if (ws->p99_ms >= 0 && ws->p99_since_start)
 			json_object_set_new(doc, "P99SinceStart", json_true());
 	}
+	return put_line(doc, out, outlen);
+}
+
+int metrics_request_line(char *out, size_t outlen, const struct emf_ctx *c,
+			 const struct webstats_req *r, long long ts_ms)
+{
+	const struct figure f[] = {
+		{"RequestsPerSecond", "Count/Second", r->rps},
+		{"FailuresPerSecond", "Count/Second", r->fail_per_sec},
+		{"ResponseTimeMedian", "Milliseconds", r->median_ms},
+		{"ResponseTimeP90", "Milliseconds", r->p90_ms},
+		{"ResponseTimeP95", "Milliseconds", r->p95_ms},
+		{"ResponseTimeP99", "Milliseconds", r->p99_ms},
+	};
+	json_t *doc = emf_doc(c, f, (int)(sizeof f / sizeof f[0]), ts_ms, r->name);
+	if (doc && r->num_requests >= 0)
+		json_object_set_new(doc, "Requests", json_integer(r->num_requests));
+	if (doc && r->num_failures >= 0)
+		json_object_set_new(doc, "Failures", json_integer(r->num_failures));
 	return put_line(doc, out, outlen);
 }
 
@@ -89,7 +114,7 @@ int metrics_summary_line(char *out, size_t outlen, const struct emf_ctx *c,
 		{"TestFailures", "Count", last ? (double)last->num_failures : -1},
 		{"TestDuration", "Seconds", secs},
 	};
-	json_t *doc = emf_doc(c, f, (int)(sizeof f / sizeof f[0]), e->ended_ms);
+	json_t *doc = emf_doc(c, f, (int)(sizeof f / sizeof f[0]), e->ended_ms, NULL);
 	if (!doc)
 		return -1;
 	json_object_set_new(doc, "Event", json_string("summary"));

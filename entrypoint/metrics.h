@@ -23,6 +23,11 @@ struct emf_ctx {
 int metrics_emf_line(char *out, size_t outlen, const struct emf_ctx *c,
 		     const struct webstats *ws, long long ts_ms);
 
+/* One line for one request name: dimensions TestName, Role and Request; its current rates
+ * and its response times since the start. The length, or -1. Pure. */
+int metrics_request_line(char *out, size_t outlen, const struct emf_ctx *c,
+			 const struct webstats_req *r, long long ts_ms);
+
 /* What the end of a test is told by. */
 struct test_end {
 	long long started_ms, ended_ms; /* wall clock */

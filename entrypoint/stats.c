@@ -115,8 +115,13 @@ static void on_sample(CURL *easy, CURLcode rc, void *arg)
 	http_body_free(&st->body);
 	st->last = ws;
 	st->have_last = 1;
-	if (st->emit)
-		emit(st, line, metrics_emf_line(line, sizeof line, &st->ctx, &ws, clock_wall_ms()));
+	if (st->emit) {
+		long long ts = clock_wall_ms();
+		emit(st, line, metrics_emf_line(line, sizeof line, &st->ctx, &ws, ts));
+		for (int i = 0; i < ws.ntop && i < s->cfg.metrics_per_request; i++)
+			emit(st, line, metrics_request_line(line, sizeof line, &st->ctx, &ws.top[i],
+							    ts));
+	}
 	if (s->phase == PH_RUNNING && !st->tripped &&
 	    guard_feed(&st->guard, &ws, now, why, sizeof why))
 		trip(s, why, now);

@@ -84,13 +84,14 @@ def target():
     t.close()
 
 
-def standalone(procs, tmp_path, locustfile, target_url, opts, stdout=None, **extra):
+def standalone(procs, tmp_path, locustfile, target_url, opts, stdout=None, name="sup",
+               **extra):
     """A standalone supervisor of real Locust with its web UI on loopback."""
     web = free_port()
     env = base_env(tmp_path, LOCUSTFILE_PATH=locustfile, TARGET_URL=target_url,
                    LOCUST_OPTS=f"--web-host 127.0.0.1 --web-port {web} {opts}",
                    LOCUST_ECS_ENGINE="/usr/bin/locust", **extra)
-    p = procs.start([ENTRY], env=env, name="sup", stdout=stdout)
+    p = procs.start([ENTRY], env=env, name=name, stdout=stdout)
     p.web = web
     return p
 
@@ -238,3 +239,40 @@ def test_headless_says_why_there_are_no_metrics(procs, tmp_path, locustfile, tar
     p = procs.start([ENTRY], env=env, name="sup")
     assert p.wait(30) == 0
     assert any(o["event"] == "metrics" and "--headless" in o["msg"] for o in p.log())
+
+
+def test_per_request_lines_only_when_asked_and_capped(procs, tmp_path, target):
+    lf = tmp_path / "two.py"
+    lf.write_text('''
+from locust import HttpUser, task, constant
+
+class U(HttpUser):
+    wait_time = constant(0.05)
+
+    @task(5)
+    def busy(self):
+        self.client.get("/busy")
+
+    @task(1)
+    def quiet(self):
+        self.client.get("/quiet")
+''')
+    p = standalone(procs, tmp_path, str(lf), target.url,
+                   "--autostart -u 3 -r 3 -t 5s --autoquit 2",
+                   LOCUST_ECS_METRICS="on", LOCUST_ECS_METRICS_INTERVAL="1s",
+                   LOCUST_ECS_METRICS_PER_REQUEST="1")
+    assert p.wait(40) == 0, p.stderr()[-1500:]
+    lines = emf_lines(open(p.out).read())
+    per = [o for o in lines if "Request" in o]
+    assert per, "request lines"
+    assert {o["Request"] for o in per} == {"GET /busy"}, "the busiest name only (cap 1)"
+    for o in per:
+        d = o["_aws"]["CloudWatchMetrics"][0]
+        assert d["Dimensions"] == [["TestName", "Role", "Request"]]
+        assert o["Requests"] >= 0
+    plain = standalone(procs, tmp_path, str(lf), target.url,
+                       "--autostart -u 1 -r 1 -t 2s --autoquit 1", name="plain",
+                       LOCUST_ECS_METRICS="on", LOCUST_ECS_METRICS_INTERVAL="1s")
+    assert plain.wait(40) == 0
+    assert not [o for o in emf_lines(open(plain.out).read()) if "Request" in o], \
+        "none unless asked"

@@ -116,9 +116,28 @@ static void test_guard(void)
 	ok(strstr(why, "p95 80 ms above 50 ms") != NULL, "%s", why);
 }
 
+static void test_request_line(void)
+{
+	char line[METRICS_LINE_MAX];
+	struct emf_ctx c = {"Locust", "t", "master", 0};
+	struct webstats_req r = {"GET /caf\xc3\xa9", 10, 1, 2.5, 0.5, 7, 9, -1, 20};
+	int n = metrics_request_line(line, sizeof line, &c, &r, 1700000000000LL);
+	json_t *o = n > 0 ? json_loads(line, 0, NULL) : NULL;
+	is_str(o ? json_string_value(json_object_get(o, "Request")) : NULL, "GET /caf\xc3\xa9",
+	       "the Request dimension, UTF-8 kept");
+	json_t *d = json_array_get(json_object_get(json_object_get(o, "_aws"),
+						   "CloudWatchMetrics"), 0);
+	is_int((long long)json_array_size(json_array_get(json_object_get(d, "Dimensions"), 0)), 3,
+	       "three dimension keys");
+	ok(o && !json_object_get(o, "ResponseTimeP95") && json_object_get(o, "ResponseTimeP90"),
+	   "only the percentiles given");
+	json_decref(o);
+}
+
 int main(void)
 {
 	test_line();
+	test_request_line();
 	test_summary();
 	test_guard();
 	return done_testing();

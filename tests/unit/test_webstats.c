@@ -97,9 +97,40 @@ static void test_live(void)
 	ok(ws.cur_rps < 0 && ws.p95_ms < 0 && ws.num_requests < 0, "figures absent, not zero");
 }
 
+/* The busiest request names, in order, their names cut at a character's boundary. */
+static void test_top(void)
+{
+	struct webstats ws;
+	char err[200], doc[16384], name[400];
+	size_t o = 0;
+	memset(name, 'a', 197);
+	memcpy(name + 197, "\xc3\xa9\xc3\xa9", 4); /* a character across the cut */
+	name[201] = '\0';
+	o += (size_t)snprintf(doc + o, sizeof doc - o, "{\"state\":\"running\",\"stats\":[");
+	for (int i = 0; i < 25; i++)
+		o += (size_t)snprintf(doc + o, sizeof doc - o,
+				      "{\"method\":\"GET\",\"name\":\"/%d\",\"num_requests\":%d,"
+				      "\"current_rps\":%d,\"ninetieth_response_time\":9},", i,
+				      (i * 7) % 25, i);
+	o += (size_t)snprintf(doc + o, sizeof doc - o,
+			      "{\"method\":\"POST\",\"name\":\"%s\",\"num_requests\":1000},"
+			      "{\"name\":\"Aggregated\",\"num_requests\":999999}]}", name);
+	is_int(webstats_parse(doc, o, &ws, err, sizeof err), 0, "25 names and a long one");
+	is_int(ws.ntop, WEBSTATS_TOP, "the busiest %d kept", WEBSTATS_TOP);
+	ok(strncmp(ws.top[0].name, "POST aaa", 8) == 0, "the busiest first, Aggregated not a name");
+	is_int((long long)strlen(ws.top[0].name), 4 + 197 - 2, "cut before the split character");
+	int sorted = 1;
+	for (int i = 1; i < ws.ntop; i++)
+		sorted &= ws.top[i - 1].num_requests >= ws.top[i].num_requests;
+	ok(sorted, "in order");
+	ok(ws.top[1].num_requests == 24 && ws.top[1].p90_ms == 9 && ws.top[1].p95_ms < 0,
+	   "2.12's ninetieth is p90; no p95 is made up");
+}
+
 int main(void)
 {
 	test_live();
+	test_top();
 	test_cmdline_auth();
 	struct webstats ws;
 	char err[200];
