@@ -34,10 +34,14 @@ static void usage(FILE *f)
 		"         LOCUST_ECS_MASTER_WAIT, LOCUST_ECS_PROBE, LOCUST_ECS_PROBE_TIMEOUT,\n"
 		"         LOCUST_ECS_DNS_SERVERS, LOCUST_ECS_ENGINES, LOCUST_ECS_RECHECK_INTERVAL,\n"
 		"         LOCUST_ECS_REJOIN_WINDOW, LOCUST_ECS_STATE_DIR, LOCUST_ECS_METADATA,\n"
-		"         LOCUST_ECS_HEALTH_*  (see README.md)\n\n"
+		"         LOCUST_ECS_HEALTH_*, LOCUST_ECS_METRICS, LOCUST_ECS_METRICS_INTERVAL,\n"
+		"         LOCUST_ECS_METRICS_NAMESPACE, LOCUST_ECS_METRICS_PER_REQUEST,\n"
+		"         LOCUST_ECS_TEST_NAME, LOCUST_ECS_GUARD_FAIL_RATIO, LOCUST_ECS_GUARD_P95,\n"
+		"         LOCUST_ECS_GUARD_FOR  (see README.md)\n\n"
 		"Arguments after the options go to Locust; use -- before Locust's own --help.\n"
-		"Exit: the engine's status, 128+signal, 126/127 engine not runnable, 64 usage,\n"
-		"78 configuration, 69 master not reachable in time, 70 internal error.\n");
+		"Exit: the engine's status, 128+signal, 126/127 engine not runnable, 3 stopped by\n"
+		"the guardrail, 64 usage, 78 configuration, 69 master not reachable in time,\n"
+		"70 internal error.\n");
 }
 
 static void version(void)

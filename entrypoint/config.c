@@ -699,6 +699,21 @@ static int valid_namespace(const char *s)
 
 static int utf8_ok(const char *s);
 
+/* A CloudWatch dimension value of ours: 1-255 bytes of UTF-8, something besides blanks,
+ * no control characters, quotes or backslashes (kept plain in logs and queries). */
+static int valid_test_name(const char *s)
+{
+	int seen = 0;
+	if (strlen(s) > 255 || !utf8_ok(s))
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
+			return 0;
+		seen |= *p != ' ';
+	}
+	return seen;
+}
+
 /* Live metrics (CloudWatch EMF) and the guardrail. */
 static int parse_metric_knobs(struct config *cfg, char *const envp[], char *err, size_t errlen)
 {
@@ -732,12 +747,11 @@ static int parse_metric_knobs(struct config *cfg, char *const envp[], char *err,
 			    "letters, digits, blanks and . - _ / # :, not starting with AWS/",
 			    show(cfg->metrics_namespace, sb, sizeof sb));
 	cfg->test_name = env(envp, "LOCUST_ECS_TEST_NAME");
-	if (cfg->test_name && (!cfg->test_name[0] || strlen(cfg->test_name) > 255 ||
-			       !utf8_ok(cfg->test_name) || strpbrk(cfg->test_name, "\"\\")))
+	if (cfg->test_name && !valid_test_name(cfg->test_name))
 		return fail(err, errlen, EXIT_CONFIG,
 			    "LOCUST_ECS_TEST_NAME=\"%s\" is not accepted: use 1-255 characters "
-			    "of UTF-8 text without quotes or backslashes",
-			    show(cfg->test_name, sb, sizeof sb));
+			    "of UTF-8 text, not only blanks, without quotes, backslashes or "
+			    "control characters", show(cfg->test_name, sb, sizeof sb));
 	return 0;
 }
 
