@@ -140,12 +140,16 @@ int guard_feed(struct guard *g, const struct webstats *ws, long long now, char *
 {
 	int known = 0, crossed = 0;
 	char fr[64] = "", p95[64] = "";
-	if (g->max_fail_ratio >= 0 && ws->fail_ratio >= 0) {
+	/* the current share of failures when Locust gives the current rates: the ratio
+	 * since the start would take long to rise in a long test */
+	int current = ws->cur_rps > 0 && ws->cur_fail_per_sec >= 0;
+	double ratio = current ? ws->cur_fail_per_sec / ws->cur_rps : ws->fail_ratio;
+	if (g->max_fail_ratio >= 0 && (current || ws->fail_ratio >= 0)) {
 		known = 1;
-		if (ws->fail_ratio > g->max_fail_ratio) {
+		if (ratio > g->max_fail_ratio) {
 			crossed = 1;
-			snprintf(fr, sizeof fr, "fail ratio %.3f above %.3f", ws->fail_ratio,
-				 g->max_fail_ratio);
+			snprintf(fr, sizeof fr, "%s fail ratio %.3f above %.3f",
+				 current ? "current" : "overall", ratio, g->max_fail_ratio);
 		}
 	}
 	if (g->max_p95_ms > 0 && ws->p95_ms >= 0) {

@@ -49,8 +49,9 @@ struct guard {
 };
 
 /* Feeds one sample taken at now (monotonic ms). 1 when the guardrail trips (the reason,
- * with the figures, in why), else 0. A sample without the figure a threshold needs
- * neither starts nor ends a crossing. Pure. */
+ * with the figures, in why), else 0. The fail ratio is the current one (failures/s over
+ * requests/s) where Locust gives the current rates, else the one since the start. A
+ * sample without the figure a threshold needs neither starts nor ends a crossing. Pure. */
 int guard_feed(struct guard *g, const struct webstats *ws, long long now, char *why,
 	       size_t whylen);
 

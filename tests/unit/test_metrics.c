@@ -92,22 +92,28 @@ static void test_summary(void)
 static void test_guard(void)
 {
 	char why[300] = "";
-	struct webstats ws = sample();
+	struct webstats ws = sample(); /* 123.5 requests/s, 2 failures/s, 0.25 since the start */
 	struct guard g = {0.2, 0, 2000, 0};
+	is_int(guard_feed(&g, &ws, 1000, why, sizeof why), 0,
+	       "the current ratio (0.016) counts, not the one since the start (0.25)");
+	ws.cur_fail_per_sec = 61.75; /* half of the requests fail now */
 	is_int(guard_feed(&g, &ws, 1000, why, sizeof why), 0, "crossed, not yet sustained");
 	is_int(guard_feed(&g, &ws, 2500, why, sizeof why), 0, "1.5 s");
 	is_int(guard_feed(&g, &ws, 3000, why, sizeof why), 1, "2 s: tripped");
-	ok(strstr(why, "fail ratio 0.250 above 0.200") != NULL, "with the figures: %s", why);
+	ok(strstr(why, "current fail ratio 0.500 above 0.200") != NULL, "with the figures: %s",
+	   why);
 	g.crossed_since = 0;
 	guard_feed(&g, &ws, 1000, why, sizeof why);
-	ws.fail_ratio = 0.1;
+	ws.cur_fail_per_sec = 1;
 	is_int(guard_feed(&g, &ws, 2000, why, sizeof why), 0, "back under: the clock resets");
-	ws.fail_ratio = 0.3;
+	ws.cur_fail_per_sec = 100;
 	is_int(guard_feed(&g, &ws, 3500, why, sizeof why), 0, "crossed again: from zero");
+	ws.cur_rps = -1;
 	ws.fail_ratio = -1;
 	is_int(guard_feed(&g, &ws, 9000, why, sizeof why), 0, "no figure: no decision");
-	ws.fail_ratio = 0.3;
+	ws.fail_ratio = 0.3; /* no current rates (idle): the ratio since the start */
 	is_int(guard_feed(&g, &ws, 9000, why, sizeof why), 1, "the crossing held meanwhile");
+	ok(strstr(why, "overall fail ratio 0.300") != NULL, "%s", why);
 	struct guard p = {-1, 100, 0, 0};
 	ws = sample();
 	is_int(guard_feed(&p, &ws, 1, why, sizeof why), 0, "p95 80 ms under 100 ms");
