@@ -1,4 +1,0 @@
-build-dev/entrypoint/httploop.o: entrypoint/httploop.c \
- entrypoint/httploop.h entrypoint/common/clock.h
-entrypoint/httploop.h:
-entrypoint/common/clock.h:

@@ -1,2 +1,0 @@
-build-dev/entrypoint/outfd.o: entrypoint/outfd.c entrypoint/outfd.h
-entrypoint/outfd.h:

@@ -1,1 +1,0 @@
-build-dev/tests/replay_fuzz_config: tests/fuzz/replay.c

@@ -1,1 +1,0 @@
-build-dev/tests/replay_fuzz_metadata: tests/fuzz/replay.c

@@ -1,1 +1,0 @@
-build-dev/tests/replay_fuzz_proctcp: tests/fuzz/replay.c
