@@ -2,6 +2,7 @@
  * ECS metadata, the task context of every log line, the engine count. */
 #include "core.h"
 #include "log.h"
+#include "results.h"
 
 #include <ares.h>
 #include <curl/curl.h>
@@ -102,6 +103,7 @@ static int print_config(struct sup *s)
 					      "probe", c->probe == PROBE_ZMTP ? "zmtp" : "tcp",
 					      "wait_ms", (json_int_t)c->master_wait_ms));
 	}
+	json_object_set_new(doc, "s3", results_print_config(s));
 	json_object_set_new(doc, "supervisor",
 			    json_pack("{s:I, s:I, s:b, s:I, s:I, s:s, s:I, s:I}", "stop_grace_ms",
 				      (json_int_t)c->stop_grace_ms, "restart_grace_ms",
