@@ -84,6 +84,12 @@ static int allowed_http_host(const char *host)
 	return inet_pton(AF_INET6, "fd00:ec2::23", b) == 1 && !memcmp(a, b, 16);
 }
 
+static int ip_literal(const char *host)
+{
+	unsigned char a[16];
+	return inet_pton(AF_INET, host, a) == 1 || host[0] == '[';
+}
+
 static int check_full_uri(const char *v, char *err, size_t errlen)
 {
 	char *scheme = NULL, *host = NULL;
@@ -102,8 +108,8 @@ static int check_full_uri(const char *v, char *err, size_t errlen)
 		err_out(err, errlen, "AWS_CONTAINER_CREDENTIALS_FULL_URI=\"%s\" is not accepted: "
 			"as in the AWS SDKs, use https, or http to a loopback address, "
 			"169.254.170.2, 169.254.170.23 or [fd00:ec2::23]%s", v,
-			strcmp(scheme, "http") ? "" : " (host names other than localhost are not "
-			"resolved to check them)");
+			strcmp(scheme, "http") || ip_literal(host) ? "" : " (host names other than "
+			"localhost are not resolved to check them)");
 out:
 	curl_free(scheme);
 	curl_free(host);
@@ -277,6 +283,7 @@ struct creds_provider {
 	struct creds_source src;
 	struct creds cur;
 	int have, forced;
+	int born_stale;           /* they came already expiring within CREDS_REFRESH_MS */
 	long long fetched_at;     /* monotonic ms of the last good answer */
 	enum pstate st;
 	int attempts;
@@ -373,6 +380,7 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
 	} else {
 		p->cur = c;
 		p->have = 1;
+		p->born_stale = creds_stale(&c, 1, clock_wall_ms());
 		p->forced = 0;
 		p->fetched_at = now;
 		p->attempts = 0;
@@ -466,8 +474,9 @@ enum creds_state creds_get(struct creds_provider *p, struct httploop *hl, long l
 	}
 	long long wall = clock_wall_ms();
 	int need = p->forced || creds_stale(&p->cur, p->have, wall);
-	/* the endpoint's newest may expire within the window too: use them a while */
-	if (need && p->have && !p->forced && p->cur.expires > wall &&
+	/* the endpoint may hand out credentials that expire within the window: those are
+	 * used a while (until they expire) rather than asked for again at every request */
+	if (need && p->have && !p->forced && p->born_stale && p->cur.expires > wall &&
 	    now - p->fetched_at < CREDS_REUSE_MS)
 		need = 0;
 	if (!need) {

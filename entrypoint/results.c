@@ -260,6 +260,11 @@ static void job_failed(struct job *j, long status, const struct s3_error *e, CUR
 	if (j->too_big || rc == CURLE_FILESIZE_EXCEEDED)
 		say(j->why, sizeof j->why, "%s is larger than LOCUST_ECS_BUNDLE_MAX (%llu bytes)",
 			 where, j->max);
+	else if (rc == CURLE_OPERATION_TIMEDOUT && j->deadline &&
+		 clock_mono_ms() + 100 >= j->deadline)
+		say(j->why, sizeof j->why, "%s: %s ran out (%s)", where,
+		    j->put ? "the stop grace (LOCUST_ECS_STOP_GRACE)" : "LOCUST_ECS_MASTER_WAIT",
+		    j->errbuf[0] ? j->errbuf : curl_easy_strerror(rc));
 	else if (rc != CURLE_OK)
 		say(j->why, sizeof j->why, "%s: %s", where,
 			 j->errbuf[0] ? j->errbuf : curl_easy_strerror(rc));

@@ -275,12 +275,14 @@ class S3Server:
 
 
 class CredsEndpoint:
-    """The ECS (or EKS) container credentials endpoint: hands out the next Account of
-    a list at each fetch, with its Expiration, after checking the Authorization header."""
+    """The ECS (or EKS) container credentials endpoint: hands out the next of a list of
+    (Account, Expiration) at each fetch (the last one again at the end), after checking the
+    Authorization header. Expiration None: the account's own expiry, if any."""
 
     def __init__(self, accounts, path="/v2/credentials/7c2f5b0e", token=None, host="127.0.0.1",
                  failures=0):
-        self.accounts, self.path, self.token, self.failures = list(accounts), path, token, failures
+        self.accounts = [a if isinstance(a, tuple) else (a, None) for a in accounts]
+        self.path, self.token, self.failures = path, token, failures
         self.fetches = []
         self.served = 0
         ep = self
@@ -301,12 +303,13 @@ class CredsEndpoint:
                 if ep.token is not None and self.headers.get("Authorization") != ep.token:
                     return self._json(403, {"code": "AccessDenied",
                                             "message": "the authorization token is wrong"})
-                a = ep.accounts[min(ep.served, len(ep.accounts) - 1)]
+                a, exp = ep.accounts[min(ep.served, len(ep.accounts) - 1)]
                 ep.served += 1
                 doc = {"RoleArn": "arn:aws:iam::123456789012:role/locust-task",
                        "AccessKeyId": a.akid, "SecretAccessKey": a.secret, "Token": a.token}
-                if a.expires:
-                    doc["Expiration"] = a.expires.strftime("%Y-%m-%dT%H:%M:%SZ")
+                exp = exp or a.expires
+                if exp:
+                    doc["Expiration"] = exp.strftime("%Y-%m-%dT%H:%M:%SZ")
                 self._json(200, doc)
 
             def _json(self, status, doc):
