@@ -864,6 +864,7 @@ static int check_utf8(const struct config *cfg, char *const envp[], const struct
 		{"LOCUST_ECS_ENGINE", cfg->engine},
 		{"LOCUST_ECS_STATE_DIR", cfg->state_dir},
 		{"LOCUST_ECS_RESULTS", cfg->results_url},
+		{"LOCUST_ECS_BUNDLE_LOCUSTFILE", cfg->bundle_locustfile},
 		{f->web_host ? "--web-host" : "LOCUST_WEB_HOST", cfg->web_host},
 		{f->bind_host ? "--master-bind-host" : "LOCUST_MASTER_BIND_HOST",
 		 cfg->master_bind_host},

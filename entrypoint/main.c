@@ -373,14 +373,16 @@ static long loop_timeout(struct sup *s, long long now)
 
 static int loop(struct sup *s)
 {
-	for (;;) {
+	/* the first turn only looks: start-up may already have decided to end (a setting
+	 * found wrong), with nothing below us to wake the poll */
+	for (int first = 1;; first = 0) {
 		struct pollfd pfd[MAX_POLL];
 		int nres, children_left;
 		long long now = clock_mono_ms();
 		pfd[0] = (struct pollfd){.fd = s->sfd, .events = POLLIN};
 		int n = 1 + master_pollfds(s, pfd + 1, MAX_POLL / 2, &nres);
 		int nhttp = s->http ? httploop_pollfds(s->http, pfd + n, MAX_POLL - n) : 0;
-		if (poll(pfd, (nfds_t)(n + nhttp), (int)loop_timeout(s, now)) < 0 &&
+		if (poll(pfd, (nfds_t)(n + nhttp), first ? 0 : (int)loop_timeout(s, now)) < 0 &&
 		    errno != EINTR) {
 			int e = errno;
 			struct timespec pause = {0, 10L * 1000 * 1000};

@@ -263,15 +263,19 @@ def test_no_credentials_at_all_is_said_clearly(procs, tmp_path, s3):
 
 # ---------- stops ----------
 
-def test_a_stop_during_the_uploads_keeps_them_within_the_grace(procs, tmp_path, s3):
-    s3.delay = 1.0
-    env = s3_env(tmp_path, s3, LOCUST_ECS_STOP_GRACE="10s")
+def stop_while_uploading(procs, env):
+    """SIGTERM, as ECS sends it, once the uploads have begun: (status, seconds to exit, p)."""
     p = procs.start([ENTRY], env=env, name="sup")
     wait_for(lambda: "uploading" in p.stderr(), 15, what="the uploads")
     t0 = time.monotonic()
     p.signal(signal.SIGTERM)
     rc = p.wait(15)
-    took = time.monotonic() - t0
+    return rc, time.monotonic() - t0, p
+
+
+def test_a_stop_during_the_uploads_keeps_them_within_the_grace(procs, tmp_path, s3):
+    s3.delay = 1.0
+    rc, took, p = stop_while_uploading(procs, s3_env(tmp_path, s3, LOCUST_ECS_STOP_GRACE="10s"))
     assert rc == 0, p.stderr()[-1500:]
     assert set(uploaded(s3)) == FILES | {"locust.json"}, "an upload was lost"
     assert took < 10, took
@@ -280,12 +284,7 @@ def test_a_stop_during_the_uploads_keeps_them_within_the_grace(procs, tmp_path, 
 def test_a_stop_never_waits_past_the_grace(procs, tmp_path, s3):
     s3.delay = 6.0
     env = s3_env(tmp_path, s3, LOCUST_ECS_STOP_GRACE="2s", LOCUST_ECS_RESULTS_REQUIRED="1")
-    p = procs.start([ENTRY], env=env, name="sup")
-    wait_for(lambda: "uploading" in p.stderr(), 15, what="the uploads")
-    t0 = time.monotonic()
-    p.signal(signal.SIGTERM)
-    rc = p.wait(15)
-    took = time.monotonic() - t0
+    rc, took, p = stop_while_uploading(procs, env)
     assert took < 3.5, took
     assert rc == 74
     assert any("LOCUST_ECS_STOP_GRACE" in e for e in errors_of(p))
