@@ -35,10 +35,15 @@ static void usage(FILE *f)
 		"         LOCUST_ECS_MASTER_WAIT, LOCUST_ECS_PROBE, LOCUST_ECS_PROBE_TIMEOUT,\n"
 		"         LOCUST_ECS_DNS_SERVERS, LOCUST_ECS_ENGINES, LOCUST_ECS_RECHECK_INTERVAL,\n"
 		"         LOCUST_ECS_REJOIN_WINDOW, LOCUST_ECS_STATE_DIR, LOCUST_ECS_METADATA,\n"
-		"         LOCUST_ECS_HEALTH_*  (see README.md)\n\n"
+		"         LOCUST_ECS_HEALTH_*  (see README.md)\n"
+		"S3:      LOCUSTFILE_PATH=s3://BUCKET/KEY (.py, .tar.gz, .zip), LOCUST_ECS_RESULTS,\n"
+		"         LOCUST_ECS_TEST_ID, LOCUST_ECS_RESULTS_REQUIRED, LOCUST_ECS_S3_REGION,\n"
+		"         LOCUST_ECS_S3_ENDPOINT, LOCUST_ECS_BUNDLE_MAX, LOCUST_ECS_BUNDLE_LOCUSTFILE;\n"
+		"         credentials as the AWS SDKs find them (task role, AWS_ACCESS_KEY_ID...)\n\n"
 		"Arguments after the options go to Locust; use -- before Locust's own --help.\n"
 		"Exit: the engine's status, 128+signal, 126/127 engine not runnable, 64 usage,\n"
-		"78 configuration, 69 master not reachable in time, 70 internal error.\n");
+		"78 configuration, 69 master not reachable in time, 70 internal error,\n"
+		"74 uploads failed with LOCUST_ECS_RESULTS_REQUIRED.\n");
 }
 
 static void version(void)

@@ -616,7 +616,7 @@ static int pick_region(struct results *r, char *err, size_t errlen)
 		snprintf(r->region, sizeof r->region, "us-east-1");
 		return 0;
 	}
-	say(err, errlen, "S3 needs a region: set AWS_REGION (ECS sets it on Fargate) or "
+	say(err, errlen, "S3 needs a region: set AWS_REGION (ECS sets it in its tasks) or "
 		 "LOCUST_ECS_S3_REGION");
 	return -1;
 }
