@@ -188,6 +188,8 @@ VARIABLES = [
     ("LOCUST_ECS_LOG_FORMAT", "choice", {}, [("text", "text", "ok"), ("xml", "xml", 78)]),
     ("LOCUST_ECS_LOG_LEVEL", "choice", {}, [("DEBUG", "DEBUG", "ok"), ("trace", "trace", 78)]),
     ("LOCUST_ECS_HEALTH_TIMEOUT", "duration+", {}, [("99ms", "99ms", 78), ("61s", "61s", 78)]),
+    ("LOCUST_CSV", "free", {}, []),      # Locust's: read to upload the files it names
+    ("LOCUST_HTML", "free", {}, []),
     ("LOCUST_ECS_RESULTS", "s3url", {},
      [("a prefix", "s3://bucket/runs/", "ok"), ("a bucket's top", "s3://bucket", "ok"),
       ("no bucket", "s3://", 78), ("upper-case bucket", "s3://Bucket/r", 78),
