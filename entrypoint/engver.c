@@ -104,18 +104,23 @@ long engver_timeout(const struct engver *v, long t, long long now)
 
 void engver_parse(const char *out, char *version, size_t len)
 {
+	/* "locust VERSION from PATH (Python X.Y.Z)": the word after the program's name, and
+	 * only when it is a version (Debian's packages leave it empty: "locust  from ...") */
+	const char *p = out;
 	version[0] = '\0';
-	for (const char *p = out; *p; p++) {
-		if (!isdigit((unsigned char)*p) || (p > out && !isspace((unsigned char)p[-1])))
-			continue;
-		size_t n = 0;
-		while (p[n] && (isalnum((unsigned char)p[n]) || strchr(".+-", p[n])))
-			n++;
-		if (n >= len)
-			return;
+	while (isspace((unsigned char)*p))
+		p++;
+	while (*p && !isspace((unsigned char)*p))
+		p++;
+	if (*p != ' ' || !isdigit((unsigned char)p[1]))
+		return;
+	p++;
+	size_t n = 0;
+	while (p[n] && (isalnum((unsigned char)p[n]) || strchr(".+-", p[n])))
+		n++;
+	if (n < len) {
 		memcpy(version, p, n);
 		version[n] = '\0';
-		return;
 	}
 }
 

@@ -27,8 +27,8 @@ int engver_step(struct engver *v, long long now);
 long engver_timeout(const struct engver *v, long t, long long now);
 void engver_stop(struct engver *v);
 
-/* The version in --version's output ("locust 2.46.0 from ..."): the first word that
- * starts with a digit, "" for none. Pure. */
+/* The version in --version's output ("locust 2.46.0 from ..."): the word after the
+ * program's name when it starts with a digit, else "" (Debian's "locust  from ..."). */
 void engver_parse(const char *out, char *version, size_t len);
 /* Locust has --json-file from 2.37.0, except 2.37.1 to 2.37.9 (removed, then restored).
  * 0 for an unknown version. Pure. */

@@ -416,7 +416,10 @@ static void test_engver(void)
 		     "(Python 3.13.5)\n", v, sizeof v);
 	is_str(v, "2.46.0", "a version");
 	engver_parse("locust \n", v, sizeof v);
-	is_str(v, "", "Debian's empty one");
+	is_str(v, "", "Debian's empty one (2.12.1)");
+	engver_parse("locust  from /usr/lib/python3/dist-packages/locust (python 3.13.5)\n", v,
+		     sizeof v);
+	is_str(v, "", "Debian's empty one with its path (2.24.0): not Python's version");
 	engver_parse("locust 2.37.10.dev3\n", v, sizeof v);
 	is_str(v, "2.37.10.dev3", "a development one");
 	ok(engver_has_json_file("2.37.0") && !engver_has_json_file("2.37.1") &&
