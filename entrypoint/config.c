@@ -768,8 +768,8 @@ static int other_scheme(const char *v)
 		return 0;
 	while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' || *p == '.')
 		p++;
-	return !strncmp(p, "://", 3) && strncmp(v, "s3://", 5) &&
-	       strncasecmp(v, "http://", 7) && strncasecmp(v, "https://", 8);
+	return !strncmp(p, "://", 3) && strncmp(v, "s3://", 5) != 0 &&
+	       strncasecmp(v, "http://", 7) != 0 && strncasecmp(v, "https://", 8) != 0;
 }
 
 static int parse_s3_code(struct config *cfg, char *const envp[], char *err, size_t errlen)

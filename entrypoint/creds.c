@@ -108,7 +108,7 @@ static int check_full_uri(const char *v, char *err, size_t errlen)
 		err_out(err, errlen, "AWS_CONTAINER_CREDENTIALS_FULL_URI=\"%s\" is not accepted: "
 			"as in the AWS SDKs, use https, or http to a loopback address, "
 			"169.254.170.2, 169.254.170.23 or [fd00:ec2::23]%s", v,
-			strcmp(scheme, "http") || ip_literal(host) ? "" : " (host names other than "
+			strcmp(scheme, "http") != 0 || ip_literal(host) ? "" : " (host names other than "
 			"localhost are not resolved to check them)");
 out:
 	curl_free(scheme);

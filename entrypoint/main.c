@@ -382,8 +382,8 @@ static int loop(struct sup *s)
 		pfd[0] = (struct pollfd){.fd = s->sfd, .events = POLLIN};
 		int n = 1 + master_pollfds(s, pfd + 1, MAX_POLL / 2, &nres);
 		int nhttp = s->http ? httploop_pollfds(s->http, pfd + n, MAX_POLL - n) : 0;
-		if (poll(pfd, (nfds_t)(n + nhttp), first ? 0 : (int)loop_timeout(s, now)) < 0 &&
-		    errno != EINTR) {
+		int wait_ms = first ? 0 : (int)loop_timeout(s, now);
+		if (poll(pfd, (nfds_t)(n + nhttp), wait_ms) < 0 && errno != EINTR) {
 			int e = errno;
 			struct timespec pause = {0, 10L * 1000 * 1000};
 			nanosleep(&pause, NULL); /* never spin on a poll that keeps failing */

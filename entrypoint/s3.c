@@ -202,7 +202,9 @@ static void take_tag(const char *p, const char *end, const char *tag, char *out,
 				}
 			}
 		}
-		out[o++] = (unsigned char)c < 0x20 || c == 0x7f ? ' ' : c;
+		if ((unsigned char)c < 0x20 || c == 0x7f)
+			c = ' ';
+		out[o++] = c;
 	}
 	out[o] = '\0';
 }
@@ -293,7 +295,7 @@ void s3_hash_final(struct s3_hash *h, char hex[S3_SHA256_HEX])
 	hex[0] = '\0';
 	if (EVP_DigestFinal_ex(h->ctx, md, &n) == 1)
 		for (unsigned int i = 0; i < n && i < 32; i++)
-			snprintf(hex + 2 * i, 3, "%02x", md[i]);
+			snprintf(hex + 2 * (size_t)i, 3, "%02x", md[i]);
 	EVP_MD_CTX_free(h->ctx);
 	free(h);
 }

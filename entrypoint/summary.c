@@ -81,12 +81,14 @@ static double field(const struct csv_row *h, const struct csv_row *row, const ch
 int summary_csv_totals(const char *csv, size_t len, struct totals *t)
 {
 	static struct csv_row head, row; /* large: not on the stack */
+	if (!csv)
+		return -1;
 	const char *p = csv, *end = csv + len;
-	if (!csv || csv_row(&p, end, &head) < 0 || column(&head, "Name") < 0)
+	if (csv_row(&p, end, &head) < 0 || column(&head, "Name") < 0)
 		return -1;
 	int name = column(&head, "Name");
 	while (csv_row(&p, end, &row) == 0) {
-		if (name >= row.n || strcmp(row.f[name], "Aggregated"))
+		if (name >= row.n || strcmp(row.f[name], "Aggregated") != 0)
 			continue;
 		double req = field(&head, &row, "Request Count");
 		double fail = field(&head, &row, "Failure Count");

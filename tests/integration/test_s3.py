@@ -159,8 +159,9 @@ def test_the_verifier_gives_awss_published_signatures():
 # ---------- reports out ----------
 
 def test_reports_and_summary_land_in_s3(procs, tmp_path, s3):
+    # a report of 9 MB: hashed for its signature over several turns of the loop
     env = s3_env(tmp_path, s3, LOCUST_ECS_TEST_ID="run-42", REPORT_SECONDS="0.3",
-                 LOCUST_ECS_RESULTS=f"s3://{RESULTS}/runs/team a+b")
+                 LOCUST_ECS_RESULTS=f"s3://{RESULTS}/runs/team a+b", REPORT_HTML_BYTES=9000000)
     rc, p = run(procs, env)
     assert rc == 0, p.stderr()[-2000:]
     keys = srv_keys = s3.keys(RESULTS)
@@ -178,7 +179,8 @@ def test_reports_and_summary_land_in_s3(procs, tmp_path, s3):
     assert doc["totals"]["requests"] == 1234 and doc["totals"]["failures"] == 3
     assert doc["totals"]["p95_ms"] == 30
     assert {f["name"] for f in doc["files"]} == (FILES | {"locust.json"}) - {"summary.json"}
-    assert s3.objects[(RESULTS, "runs/team a+b/run-42/report.html")][1].startswith("text/html")
+    html, ctype = s3.objects[(RESULTS, "runs/team a+b/run-42/report.html")]
+    assert ctype.startswith("text/html") and len(html) > 9000000
     assert "uploaded report.html" in p.stderr()
     no_secret_in(p)
 
