@@ -38,7 +38,7 @@ HC_SRCS   := $(wildcard healthcheck/*.c)
 HC_OBJS   := $(HC_SRCS:%.c=$(BUILD)/%.o)
 # everything but the two programs' loops and command lines: what unit tests and fuzz
 # replays link
-LIB_OBJS  := $(filter-out $(addprefix $(BUILD)/entrypoint/,main.o cli.o master.o results.o) $(BUILD)/healthcheck/main.o,$(EP_OBJS) $(HC_OBJS) $(CM_OBJS))
+LIB_OBJS  := $(filter-out $(addprefix $(BUILD)/entrypoint/,main.o cli.o master.o results.o stats.o) $(BUILD)/healthcheck/main.o,$(EP_OBJS) $(HC_OBJS) $(CM_OBJS))
 UT_SRCS   := $(wildcard tests/unit/test_*.c)
 UT_BINS   := $(UT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)

@@ -9,6 +9,7 @@
 #include "metadata.h"
 #include "probe.h"
 #include "resolve.h"
+#include "stats.h"
 #include "supervise.h"
 
 #include <poll.h>
@@ -56,6 +57,7 @@ struct sup {
 	/* libcurl transfers in the loop (metrics, results); NULL until something needs one */
 	struct httploop *http;
 	struct results *results;   /* S3: code in, reports out (results.c); NULL when unused */
+	struct stats stats;        /* live figures, EMF and the guardrail (master, standalone) */
 
 	/* stopping */
 	int stop_sig;

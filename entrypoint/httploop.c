@@ -49,8 +49,8 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *
 		i = hl->nsocks++;
 		hl->socks[i].fd = fd;
 	}
-	hl->socks[i].events = (short)((what & CURL_POLL_IN ? POLLIN : 0) |
-				      (what & CURL_POLL_OUT ? POLLOUT : 0));
+	hl->socks[i].events = (short)(((what & CURL_POLL_IN) ? POLLIN : 0) |
+				      ((what & CURL_POLL_OUT) ? POLLOUT : 0));
 	return 0;
 }
 
@@ -156,9 +156,9 @@ void httploop_process(struct httploop *hl, struct pollfd *pfd, int n)
 {
 	int running;
 	for (int i = 0; i < n; i++) {
-		int ev = (pfd[i].revents & POLLIN ? CURL_CSELECT_IN : 0) |
-			 (pfd[i].revents & POLLOUT ? CURL_CSELECT_OUT : 0) |
-			 (pfd[i].revents & (POLLERR | POLLHUP | POLLNVAL) ? CURL_CSELECT_ERR : 0);
+		int ev = ((pfd[i].revents & POLLIN) ? CURL_CSELECT_IN : 0) |
+			 ((pfd[i].revents & POLLOUT) ? CURL_CSELECT_OUT : 0) |
+			 ((pfd[i].revents & (POLLERR | POLLHUP | POLLNVAL)) ? CURL_CSELECT_ERR : 0);
 		if (ev)
 			curl_multi_socket_action(hl->multi, pfd[i].fd, ev, &running);
 	}

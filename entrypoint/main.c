@@ -148,8 +148,10 @@ void core_start_all(struct sup *s, long long now)
 {
 	for (int i = 0; i < s->neng && !ending(s); i++)
 		start_engine(s, i, now);
-	if (!ending(s))
-		core_set_phase(s, PH_RUNNING);
+	if (ending(s))
+		return;
+	core_set_phase(s, PH_RUNNING);
+	stats_begin(s, now);
 }
 
 static void note_final(struct sup *s, int status)
@@ -318,6 +320,8 @@ static void step_running(struct sup *s, long long now)
 	}
 	if (s->phase == PH_RUNNING && s->cfg.role == ROLE_WORKER)
 		master_running_step(s, now);
+	else if (s->phase == PH_RUNNING)
+		stats_step(s, now);
 }
 
 static void step_restarting(struct sup *s, long long now)
@@ -361,6 +365,7 @@ static long loop_timeout(struct sup *s, long long now)
 	if (s->http && httploop_timeout(s->http) >= 0)
 		t = core_min_timeout(t, now + httploop_timeout(s->http), now);
 	t = results_timeout(s, t, now);
+	t = stats_timeout(s, t, now);
 	if (s->phase == PH_STOPPING || s->phase == PH_DRAINING || s->phase == PH_RESTARTING)
 		t = core_min_timeout(t, s->killed ? 0 : s->stop_deadline, now);
 	if (s->phase == PH_RUNNING)
@@ -383,7 +388,7 @@ static int loop(struct sup *s)
 		int n = 1 + master_pollfds(s, pfd + 1, MAX_POLL / 2, &nres);
 		int nhttp = s->http ? httploop_pollfds(s->http, pfd + n, MAX_POLL - n) : 0;
 		int wait_ms = first ? 0 : (int)loop_timeout(s, now);
-		if (poll(pfd, (nfds_t)(n + nhttp), wait_ms) < 0 && errno != EINTR) {
+		if (poll(pfd, (nfds_t)n + (nfds_t)nhttp, wait_ms) < 0 && errno != EINTR) {
 			int e = errno;
 			struct timespec pause = {0, 10L * 1000 * 1000};
 			nanosleep(&pause, NULL); /* never spin on a poll that keeps failing */
@@ -467,10 +472,12 @@ int main(int argc, char **argv)
 	rc = cli_prepare(&s, argc, argv);
 	if (rc < 0) {
 		rc = run(&s);
+		stats_end(&s, rc);
 		log_info("exit", "exiting with status %d", rc);
 	}
 	master_close(&s);
 	results_close(&s);
+	stats_close(&s);
 	httploop_free(s.http);
 	if (s.state_written)
 		state_remove(s.cfg.state_dir);

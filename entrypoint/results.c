@@ -853,7 +853,9 @@ static int write_summary(struct results *r, char *err, size_t errlen)
 							       "bytes", (json_int_t)st.st_size));
 	}
 	char by[32];
-	if (s->stop_sig)
+	if (s->stats.tripped)
+		snprintf(by, sizeof by, "guardrail");
+	else if (s->stop_sig)
 		snprintf(by, sizeof by, "SIG%s", sigabbrev_np(s->stop_sig));
 	else
 		snprintf(by, sizeof by, "%s", s->forced >= 0 ? "supervisor" : "engine");
@@ -866,6 +868,8 @@ static int write_summary(struct results *r, char *err, size_t errlen)
 		"engine", s->cfg.engine, "task", task_json(&s->meta),
 		"workers_seen", r->workers_seen < 0 ? json_null() : json_integer(r->workers_seen),
 		"totals", totals_json(r), "files", files);
+	if (doc && s->stats.tripped)
+		json_object_set_new(doc, "guardrail", json_string(s->stats.guard_reason));
 	snprintf(path, sizeof path, "%s/summary.json", r->dir);
 	int rc = doc && json_dump_file(doc, path, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) == 0 ? 0 : -1;
 	if (rc)

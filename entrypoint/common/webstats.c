@@ -87,7 +87,58 @@ static json_t *aggregated(json_t *doc)
 static double either(json_t *o, const char *a, const char *b)
 {
 	double v = opt_number(o, a);
-	return v >= 0 ? v : b ? opt_number(o, b) : -1;
+	return v >= 0 ? v : opt_number(o, b);
+}
+
+/* "METHOD name" into out, cut so that no UTF-8 character is split. */
+static void req_name(json_t *row, char *out, size_t outlen)
+{
+	const char *m = json_string_value(json_object_get(row, "method"));
+	const char *n = json_string_value(json_object_get(row, "name"));
+	size_t k = (size_t)snprintf(out, outlen, "%s%s%s", m ? m : "", m ? " " : "", n ? n : "");
+	if (k >= outlen) {
+		k = outlen - 1;
+		while (k > 0 && ((unsigned char)out[k] & 0xc0) == 0x80)
+			k--; /* out[k] starts a character: cut before it */
+		out[k] = '\0';
+	}
+}
+
+/* Keeps the WEBSTATS_TOP rows with the most requests, busiest first. */
+static void keep_top(struct webstats *out, const struct webstats_req *r)
+{
+	int at = out->ntop;
+	while (at > 0 && out->top[at - 1].num_requests < r->num_requests)
+		at--;
+	if (at >= WEBSTATS_TOP)
+		return;
+	int last = out->ntop < WEBSTATS_TOP ? out->ntop : WEBSTATS_TOP - 1;
+	memmove(&out->top[at + 1], &out->top[at], (size_t)(last - at) * sizeof out->top[0]);
+	out->top[at] = *r;
+	if (out->ntop < WEBSTATS_TOP)
+		out->ntop++;
+}
+
+static void request_rows(json_t *doc, struct webstats *out)
+{
+	json_t *st = json_object_get(doc, "stats"), *row;
+	size_t i, n = json_is_array(st) ? json_array_size(st) : 0;
+	json_array_foreach(st, i, row) {
+		const char *name = json_string_value(json_object_get(row, "name"));
+		if (!json_is_object(row) || !name || (i == n - 1 && !strcmp(name, "Aggregated")))
+			continue;
+		struct webstats_req r;
+		req_name(row, r.name, sizeof r.name);
+		r.num_requests = opt_count(row, "num_requests");
+		r.num_failures = opt_count(row, "num_failures");
+		r.rps = opt_number(row, "current_rps");
+		r.fail_per_sec = opt_number(row, "current_fail_per_sec");
+		r.median_ms = either(row, "response_time_percentile_0.5", "median_response_time");
+		r.p90_ms = either(row, "response_time_percentile_0.9", "ninetieth_response_time");
+		r.p95_ms = opt_number(row, "response_time_percentile_0.95");
+		r.p99_ms = either(row, "response_time_percentile_0.99", "ninety_ninth_response_time");
+		keep_top(out, &r);
+	}
 }
 
 static void live_figures(json_t *doc, struct webstats *out)
@@ -115,6 +166,7 @@ static void live_figures(json_t *doc, struct webstats *out)
 	out->num_failures = opt_count(agg, "num_failures");
 	out->avg_ms = opt_number(agg, "avg_response_time");
 	out->max_ms = opt_number(agg, "max_response_time");
+	request_rows(doc, out);
 }
 
 int webstats_parse(const char *buf, size_t len, struct webstats *out, char *err,

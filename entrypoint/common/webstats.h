@@ -4,6 +4,16 @@
 
 #include <stddef.h>
 
+#define WEBSTATS_TOP 20 /* request names kept, the busiest first */
+
+/* One request name's row of stats[] (not the Aggregated one); -1 for what is absent. */
+struct webstats_req {
+	char name[200];      /* "GET /path", cut at a character's boundary */
+	long long num_requests, num_failures;
+	double rps, fail_per_sec;   /* current */
+	double median_ms, p90_ms, p95_ms, p99_ms; /* since the start */
+};
+
 struct webstats {
 	char state[32];      /* ready spawning running cleanup stopping stopped ... */
 	int workers;         /* workers not "missing"; -1 when the answer lists none (standalone) */
@@ -23,6 +33,8 @@ struct webstats {
 	int p99_since_start;
 	long long num_requests, num_failures; /* the Aggregated row, since the start */
 	double avg_ms, max_ms;
+	struct webstats_req top[WEBSTATS_TOP]; /* the busiest request names */
+	int ntop;
 };
 
 /* Parses the JSON body. Lenient about keys it does not use, strict about the types of
