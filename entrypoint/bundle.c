@@ -146,7 +146,8 @@ static int check_entry(struct bundle *b, struct archive_entry *e, char *err, siz
 	}
 	if (++b->entries > b->lim.max_entries) {
 		char why[80];
-		snprintf(why, sizeof why, "the bundle has more than %lu entries", b->lim.max_entries);
+		snprintf(why, sizeof why, "the bundle has more than %lu entries",
+			 b->lim.max_entries);
 		return refuse(err, errlen, b->name, why);
 	}
 	if (t == AE_IFREG && archive_entry_size_is_set(e) && archive_entry_size(e) >= 0 &&
@@ -171,8 +172,9 @@ static int next_entry(struct bundle *b, char *err, size_t errlen)
 	if (r == ARCHIVE_EOF)
 		return 0;
 	if (r < ARCHIVE_WARN) {
-		snprintf(err, errlen, "the bundle cannot be read%s%s: %s", b->entries ? " after " : "",
-			 b->entries ? b->name : "", archive_error_string(b->in));
+		snprintf(err, errlen, "the bundle cannot be read%s%s: %s",
+			 b->entries ? " after " : "", b->entries ? b->name : "",
+			 archive_error_string(b->in));
 		return -1;
 	}
 	int c = check_entry(b, e, err, errlen);
@@ -201,8 +203,8 @@ static int copy_data(struct bundle *b, size_t budget, size_t *used, char *err, s
 			return 1;
 		}
 		if (r < ARCHIVE_WARN) {
-			snprintf(err, errlen, "the bundle's entry \"%s\" cannot be read: %s", b->name,
-				 archive_error_string(b->in));
+			snprintf(err, errlen, "the bundle's entry \"%s\" cannot be read: %s",
+				 b->name, archive_error_string(b->in));
 			return -1;
 		}
 		if (size > b->lim.max_bytes - b->bytes) {
@@ -287,8 +289,8 @@ int bundle_find_locustfile(const char *dir, const char *named, char *out, size_t
 	char top[256];
 	if (named) {
 		if (!bundle_safe_relpath(named)) {
-			snprintf(err, errlen, "LOCUST_ECS_BUNDLE_LOCUSTFILE=\"%s\" is not a relative "
-				 "path inside the bundle", named);
+			snprintf(err, errlen, "LOCUST_ECS_BUNDLE_LOCUSTFILE=\"%s\" is not a "
+				 "relative path inside the bundle", named);
 			return -1;
 		}
 		snprintf(out, outlen, "%s/%s", dir, named);

@@ -876,8 +876,8 @@ static int parse_s3_code(struct config *cfg, char *const envp[], char *err, size
 	s = env(envp, "LOCUST_ECS_BUNDLE_LOCUSTFILE");
 	if (s && !bundle_safe_relpath(s))
 		return fail(err, errlen, EXIT_CONFIG, "LOCUST_ECS_BUNDLE_LOCUSTFILE=\"%s\" is not "
-			    "accepted: use a relative path inside the bundle, without \"..\", as in "
-			    "tests/locustfile.py", show(s, sb, sizeof sb));
+			    "accepted: use a relative path inside the bundle, without \"..\", "
+			    "as in tests/locustfile.py", show(s, sb, sizeof sb));
 	cfg->bundle_locustfile = s;
 	return 0;
 }

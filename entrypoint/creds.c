@@ -108,8 +108,8 @@ static int check_full_uri(const char *v, char *err, size_t errlen)
 		err_out(err, errlen, "AWS_CONTAINER_CREDENTIALS_FULL_URI=\"%s\" is not accepted: "
 			"as in the AWS SDKs, use https, or http to a loopback address, "
 			"169.254.170.2, 169.254.170.23 or [fd00:ec2::23]%s", v,
-			strcmp(scheme, "http") != 0 || ip_literal(host) ? "" : " (host names other than "
-			"localhost are not resolved to check them)");
+			strcmp(scheme, "http") != 0 || ip_literal(host) ? ""
+			: " (host names other than localhost are not resolved to check them)");
 out:
 	curl_free(scheme);
 	curl_free(host);
@@ -138,7 +138,8 @@ static int env_keys(char *const envp[], struct creds_source *src, char *err, siz
 	    !printable(sk) || copy_to(src->env.secret, sizeof src->env.secret, sk) < 0 ||
 	    (st && (!printable(st) || copy_to(src->env.token, sizeof src->env.token, st) < 0)))
 		return err_out(err, errlen, "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or "
-			       "AWS_SESSION_TOKEN is too long or holds blanks or control characters");
+			       "AWS_SESSION_TOKEN is too long or holds blanks or control "
+			       "characters");
 	src->kind = CREDS_ENV;
 	src->from = "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY";
 	return 0;

@@ -162,7 +162,7 @@ static int private_dir(const struct sup *s, const char *name, char *out, size_t 
 	if (snprintf(out, outlen, "%s/%s.XXXXXX", s->cfg.state_dir, name) >= (int)outlen ||
 	    !mkdtemp(out)) {
 		say(err, errlen, "unable to make a directory in %s: %s", s->cfg.state_dir,
-			 strerror(errno));
+		    strerror(errno));
 		out[0] = '\0';
 		return -1;
 	}
@@ -239,10 +239,10 @@ static const char *hint(const struct job *j, const char *code, char *buf, size_t
 	buf[0] = '\0';
 	if (j->bucket_region[0] && strcmp(j->bucket_region, r->region) != 0) {
 		say(buf, len, "; the bucket is in %s: set LOCUST_ECS_S3_REGION=%s",
-			 j->bucket_region, j->bucket_region);
+		    j->bucket_region, j->bucket_region);
 	} else if (!strcmp(code, "AccessDenied")) {
 		say(buf, len, "; the task role needs s3:%s on arn:aws:s3:::%s/%s",
-			 j->put ? "PutObject" : "GetObject", bucket, j->key);
+		    j->put ? "PutObject" : "GetObject", bucket, j->key);
 	} else if (!strcmp(code, "NoSuchBucket")) {
 		say(buf, len, "; the bucket %s does not exist", bucket);
 	} else {
@@ -260,7 +260,7 @@ static void job_failed(struct job *j, long status, const struct s3_error *e, CUR
 	j->st = J_FAILED;
 	if (j->too_big || rc == CURLE_FILESIZE_EXCEEDED)
 		say(j->why, sizeof j->why, "%s is larger than LOCUST_ECS_BUNDLE_MAX (%llu bytes)",
-			 where, j->max);
+		    where, j->max);
 	else if (rc == CURLE_OPERATION_TIMEDOUT && j->deadline &&
 		 clock_mono_ms() + 100 >= j->deadline)
 		say(j->why, sizeof j->why, "%s: %s ran out (%s)", where,
@@ -268,14 +268,14 @@ static void job_failed(struct job *j, long status, const struct s3_error *e, CUR
 		    j->errbuf[0] ? j->errbuf : curl_easy_strerror(rc));
 	else if (rc != CURLE_OK)
 		say(j->why, sizeof j->why, "%s: %s", where,
-			 j->errbuf[0] ? j->errbuf : curl_easy_strerror(rc));
+		    j->errbuf[0] ? j->errbuf : curl_easy_strerror(rc));
 	else if (e->code[0])
 		say(j->why, sizeof j->why, "%s: S3 answered %ld %s: %s%s", where, status,
-			 e->code, e->message[0] ? e->message : "(no message)",
-			 hint(j, e->code, h, sizeof h));
+		    e->code, e->message[0] ? e->message : "(no message)",
+		    hint(j, e->code, h, sizeof h));
 	else
 		say(j->why, sizeof j->why, "%s: S3 answered HTTP status %ld%s", where, status,
-			 hint(j, "", h, sizeof h));
+		    hint(j, "", h, sizeof h));
 }
 
 static void on_done(CURL *easy, CURLcode rc, void *arg)
@@ -307,7 +307,8 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
 	if (next == S3_RETRY && (!j->put || j->attempts + 1 < RES_PUT_ATTEMPTS) &&
 	    (!j->deadline || now + d < j->deadline)) {
 		j->attempts++;
-		log_warnx(j->put ? "s3.upload" : "s3.code", "%s; trying again in %ld ms", j->why, d);
+		log_warnx(j->put ? "s3.upload" : "s3.code", "%s; trying again in %ld ms", j->why,
+			  d);
 		j->st = J_WAIT;
 		j->next_at = now + d;
 	}
@@ -336,7 +337,8 @@ static void start_transfer(struct job *j, const struct creds *c, long long deadl
 	j->f = fopen(j->path, j->put ? "rb" : "wb");
 	j->easy = curl_easy_init();
 	if (!j->f || !j->easy ||
-	    s3_object_url(s->cfg.s3_endpoint, r->region, loc->bucket, j->key, url, sizeof url) < 0 ||
+	    s3_object_url(s->cfg.s3_endpoint, r->region, loc->bucket, j->key, url,
+			  sizeof url) < 0 ||
 	    http_setup(j->easy, url, &j->err, j->errbuf, RES_CONNECT_MS,
 		       timeout < 1000 ? 1000 : timeout, "locust-ecs/" LE_VERSION) != CURLE_OK ||
 	    s3_setup(j->easy, &req, &j->hdrs) != CURLE_OK ||
@@ -349,7 +351,7 @@ static void start_transfer(struct job *j, const struct creds *c, long long deadl
 					       (curl_off_t)j->max)) != CURLE_OK ||
 	    httploop_add(s->http, j->easy, on_done, j) < 0) {
 		say(j->why, sizeof j->why, "unable to set up the request for %s: %s", j->name,
-			 !j->f ? strerror(errno) : "libcurl refused it");
+		    !j->f ? strerror(errno) : "libcurl refused it");
 		end_transfer(j, NULL);
 		j->st = J_FAILED;
 		return;
@@ -367,7 +369,7 @@ static void hash_some(struct job *j, size_t *budget)
 		if (j->fd < 0 || fstat(j->fd, &st) < 0 || !S_ISREG(st.st_mode) ||
 		    st.st_size > S3_PUT_MAX || !(j->hash = s3_hash_new())) {
 			say(j->why, sizeof j->why, "unable to read %s: %s", j->path,
-				 j->fd < 0 ? strerror(errno) : "not a regular file of at most 5 GiB");
+			    j->fd < 0 ? strerror(errno) : "not a regular file of at most 5 GiB");
 			if (j->fd >= 0)
 				close(j->fd);
 			j->st = J_FAILED;
@@ -379,7 +381,7 @@ static void hash_some(struct job *j, size_t *budget)
 		ssize_t n = read(j->fd, buf, sizeof buf);
 		if (n <= 0) {
 			say(j->why, sizeof j->why, "unable to read %s: %s", j->path,
-				 n < 0 ? strerror(errno) : "it got shorter while being read");
+			    n < 0 ? strerror(errno) : "it got shorter while being read");
 			break;
 		}
 		s3_hash_update(j->hash, buf, (size_t)n);
@@ -408,7 +410,7 @@ static void job_step(struct job *j, long long deadline, long long now, size_t *b
 		break;
 	case CREDS_FAILED:
 		say(j->why, sizeof j->why, "no credentials for %s: %s", j->name,
-			 creds_error(j->r->creds));
+		    creds_error(j->r->creds));
 		if (j->put) {
 			j->st = J_FAILED;
 		} else { /* the endpoint may come up yet: ask again after a while */
@@ -576,7 +578,8 @@ static void prepare_step(struct results *r, long long now)
 				       r->code_job.why, now);
 		} else if (r->prep_deadline && now >= r->prep_deadline) {
 			prepare_failed(r, EXIT_UNAVAILABLE, "unable to fetch the test code",
-				       "LOCUST_ECS_MASTER_WAIT ran out; the last error was above", now);
+				       "LOCUST_ECS_MASTER_WAIT ran out; the last error is above",
+				       now);
 		} else {
 			job_step(&r->code_job, r->prep_deadline, now, &budget);
 		}
@@ -586,7 +589,8 @@ static void prepare_step(struct results *r, long long now)
 	r->preparing = 0;
 	if (r->want_code) {
 		s->cfg.locustfile = r->locustfile;
-		log_info("s3.code", "the locustfile is %s (from %s)", r->locustfile, s->cfg.code_url);
+		log_info("s3.code", "the locustfile is %s (from %s)", r->locustfile,
+			 s->cfg.code_url);
 	}
 	if (r->want_reports)
 		report_args(r);
@@ -618,7 +622,7 @@ static int pick_region(struct results *r, char *err, size_t errlen)
 		return 0;
 	}
 	say(err, errlen, "S3 needs a region: set AWS_REGION (ECS sets it in its tasks) or "
-		 "LOCUST_ECS_S3_REGION");
+	    "LOCUST_ECS_S3_REGION");
 	return -1;
 }
 
@@ -656,7 +660,8 @@ static int setup_code(struct results *r, char *err, size_t errlen)
 	j->st = J_WAIT;
 	j->max = s->cfg.bundle_max;
 	snprintf(j->key, sizeof j->key, "%s", r->code.key);
-	if (fits(snprintf(j->path, sizeof j->path, "%s/download", r->codedir), sizeof j->path) < 0) {
+	if (fits(snprintf(j->path, sizeof j->path, "%s/download", r->codedir),
+		 sizeof j->path) < 0) {
 		say(err, errlen, "the state directory's path is too long");
 		return -1;
 	}
@@ -763,7 +768,8 @@ static void collect(struct results *r)
 	int n = scandir(r->dir, &names, NULL, alphasort);
 	for (int i = 0; i < n; i++) {
 		if (names[i]->d_name[0] != '.') {
-			if (fits(snprintf(p, sizeof p, "%s/%s", r->dir, names[i]->d_name), sizeof p) == 0)
+			int w = snprintf(p, sizeof p, "%s/%s", r->dir, names[i]->d_name);
+			if (fits(w, sizeof p) == 0)
 				add_upload(r, p);
 		}
 		free(names[i]);
@@ -862,7 +868,8 @@ static int write_summary(struct results *r, char *err, size_t errlen)
 	json_t *doc = json_pack(
 		"{s:i, s:s, s:s, s:s, s:s, s:f, s:i, s:s, s:o, s:s, s:s, s:o, s:o, s:o, s:o}",
 		"version", 1, "test_id", r->test_id, "role", config_role_name(s->cfg.role),
-		"started", started, "ended", ended, "duration_s", (double)(r->ended_wall - t0) / 1000.0,
+		"started", started, "ended", ended,
+		"duration_s", (double)(r->ended_wall - t0) / 1000.0,
 		"exit_status", core_exit_status(s), "stopped_by", by,
 		"locust_version", str_or_null(r->ver.version), "supervisor_version", LE_VERSION,
 		"engine", s->cfg.engine, "task", task_json(&s->meta),
@@ -871,7 +878,8 @@ static int write_summary(struct results *r, char *err, size_t errlen)
 	if (doc && s->stats.tripped)
 		json_object_set_new(doc, "guardrail", json_string(s->stats.guard_reason));
 	snprintf(path, sizeof path, "%s/summary.json", r->dir);
-	int rc = doc && json_dump_file(doc, path, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) == 0 ? 0 : -1;
+	int rc = doc && json_dump_file(doc, path, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) == 0
+		 ? 0 : -1;
 	if (rc)
 		say(err, errlen, "unable to write %s", path);
 	json_decref(doc);
@@ -890,7 +898,7 @@ static void begin_uploads(struct results *r, long long now)
 	if (fits(snprintf(where, sizeof where, "%s/summary.json", r->dir), sizeof where) == 0)
 		add_upload(r, where);
 	say(where, sizeof where, "s3://%s/%s%s%s/", r->out.bucket, r->out.key,
-		 r->out.key[0] ? "/" : "", r->test_id);
+	    r->out.key[0] ? "/" : "", r->test_id);
 	log_info("s3.upload", "uploading %d file%s to %s", r->nup, r->nup == 1 ? "" : "s", where);
 }
 
@@ -904,16 +912,17 @@ static void uploads_over(struct results *r)
 		if (j->st == J_DONE) {
 			ok++;
 			url_of(j, where, sizeof where);
-			log_info("s3.upload", "uploaded %s (%lld bytes) to %s", j->name, j->size, where);
+			log_info("s3.upload", "uploaded %s (%lld bytes) to %s", j->name, j->size,
+				 where);
 		} else {
 			r->failed++;
 			log_error("s3.upload", "unable to upload %s: %s", j->name, j->why);
 		}
 	}
 	if (r->failed)
-		log_error("s3.upload", "%d of %d files were not uploaded%s; they stay in %s", r->failed,
-			  r->nup, r->s->cfg.results_required ? " (LOCUST_ECS_RESULTS_REQUIRED: exit "
-			  "status 74)" : "", r->dir);
+		log_error("s3.upload", "%d of %d files were not uploaded%s; they stay in %s",
+			  r->failed, r->nup, r->s->cfg.results_required
+			  ? " (LOCUST_ECS_RESULTS_REQUIRED: exit status 74)" : "", r->dir);
 	else
 		log_info("s3.upload", "all %d files uploaded", ok);
 }
@@ -931,7 +940,8 @@ int results_settled(struct sup *s, long long now)
 		busy += r->up[i].st != J_DONE && r->up[i].st != J_FAILED;
 	if (busy && s->stop_deadline && now >= s->stop_deadline)
 		for (int i = 0; i < r->nup; i++)
-			job_abort(&r->up[i], s->http, "the stop grace (LOCUST_ECS_STOP_GRACE) ran out");
+			job_abort(&r->up[i], s->http,
+				  "the stop grace (LOCUST_ECS_STOP_GRACE) ran out");
 	else if (busy)
 		return 0;
 	uploads_over(r);
@@ -1010,7 +1020,8 @@ json_t *results_print_config(const struct sup *s)
 			    ? src.from : "none";
 	explicit_bzero(&src, sizeof src);
 	json_t *o = json_pack("{s:o, s:o, s:b, s:o, s:o, s:o, s:s, s:o, s:I, s:o}",
-			      "results", str_or_null(c->role == ROLE_WORKER ? NULL : c->results_url),
+			      "results",
+			      str_or_null(c->role == ROLE_WORKER ? NULL : c->results_url),
 			      "test_id", c->test_id ? json_string(c->test_id)
 						    : json_string("(made at start)"),
 			      "required", c->results_required,

@@ -22,9 +22,10 @@ static int valid_bucket(const char *b, size_t n, char *why, size_t whylen)
 		return fail(why, whylen, "a bucket name has 3 to 63 characters");
 	for (size_t i = 0; i < n; i++) {
 		char c = b[i];
-		if (!(islower((unsigned char)c) || isdigit((unsigned char)c) || c == '.' || c == '-'))
-			return fail(why, whylen, "a bucket name has only lowercase letters, digits, "
-				    "'.' and '-'");
+		if (!islower((unsigned char)c) && !isdigit((unsigned char)c) && c != '.' &&
+		    c != '-')
+			return fail(why, whylen, "a bucket name has only lowercase letters, "
+				    "digits, '.' and '-'");
 		dots += c == '.';
 		if (!isdigit((unsigned char)c) && c != '.')
 			digits_dots = 0;
@@ -105,10 +106,11 @@ int s3_encode_key(const char *key, char *out, size_t outlen)
 
 int s3_check_endpoint(const char *url, char *why, size_t whylen)
 {
-	const char *h = !strncmp(url, "http://", 7) ? url + 7 : !strncmp(url, "https://", 8) ? url + 8
-										       : NULL;
+	const char *h = !strncmp(url, "http://", 7) ? url + 7
+			: !strncmp(url, "https://", 8) ? url + 8 : NULL;
 	if (!h)
-		return fail(why, whylen, "an endpoint is http://HOST[:PORT] or https://HOST[:PORT]");
+		return fail(why, whylen, "an endpoint is http://HOST[:PORT] or "
+			    "https://HOST[:PORT]");
 	const char *p = h;
 	if (*p == '[') {
 		p = strchr(p, ']');
@@ -162,11 +164,14 @@ int s3_object_url(const char *endpoint, const char *region, const char *bucket,
 			el--;
 		n = snprintf(out, outlen, "%.*s/%s/%s", (int)el, endpoint, bucket, enc);
 	} else {
-		const char *dom = strncmp(region, "cn-", 3) == 0 ? "amazonaws.com.cn" : "amazonaws.com";
+		const char *dom = strncmp(region, "cn-", 3) == 0 ? "amazonaws.com.cn"
+								  : "amazonaws.com";
 		if (strchr(bucket, '.'))
-			n = snprintf(out, outlen, "https://s3.%s.%s/%s/%s", region, dom, bucket, enc);
+			n = snprintf(out, outlen, "https://s3.%s.%s/%s/%s", region, dom, bucket,
+				     enc);
 		else
-			n = snprintf(out, outlen, "https://%s.s3.%s.%s/%s", bucket, region, dom, enc);
+			n = snprintf(out, outlen, "https://%s.s3.%s.%s/%s", bucket, region, dom,
+				     enc);
 	}
 	return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }
@@ -195,7 +200,8 @@ static void take_tag(const char *p, const char *end, const char *tag, char *out,
 		if (c == '&') {
 			for (size_t i = 0; i < sizeof ents / sizeof ents[0]; i++) {
 				size_t el = strlen(ents[i].ent);
-				if ((size_t)(b - (a - 1)) >= el && !memcmp(a - 1, ents[i].ent, el)) {
+				if ((size_t)(b - (a - 1)) >= el &&
+				    !memcmp(a - 1, ents[i].ent, el)) {
 					c = ents[i].c;
 					a += el - 1;
 					break;
@@ -275,7 +281,8 @@ struct s3_hash {
 struct s3_hash *s3_hash_new(void)
 {
 	struct s3_hash *h = calloc(1, sizeof *h);
-	if (h && (!(h->ctx = EVP_MD_CTX_new()) || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1)) {
+	if (h && (!(h->ctx = EVP_MD_CTX_new()) ||
+		  EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1)) {
 		EVP_MD_CTX_free(h->ctx);
 		free(h);
 		return NULL;
@@ -344,7 +351,8 @@ CURLcode s3_setup(CURL *h, const struct s3_request *r, struct curl_slist **heade
 		return rc;
 	if (r->token && *r->token && (rc = add_header(headers, "x-amz-security-token", r->token)))
 		return rc;
-	if (r->put && r->content_type && (rc = add_header(headers, "Content-Type", r->content_type)))
+	if (r->put && r->content_type &&
+	    (rc = add_header(headers, "Content-Type", r->content_type)))
 		return rc;
 	if ((rc = curl_easy_setopt(h, CURLOPT_AWS_SIGV4, sig)) ||
 	    (rc = curl_easy_setopt(h, CURLOPT_USERNAME, r->akid)) ||

@@ -479,7 +479,7 @@ def test_a_bundle_runs_and_a_stop_still_writes_the_html(procs, tmp_path, s3, htt
 
 def test_master_and_worker_each_fetch_the_bundle(procs, tmp_path, s3, http_target):
     """A distributed run: both tasks download the same .zip; the master's reports, written
-    at the test's normal end, land in S3."""
+    at the test's normal end, land in S3, its summary with the workers it had."""
     s3.put(CODE, "suites/web.zip", zipped([("locustfile.py", BUNDLE_LOCUSTFILE),
                                            ("helpers.py", 'PATH = "/"\n')]))
     port, web = free_port(), free_port()
@@ -488,10 +488,12 @@ def test_master_and_worker_each_fetch_the_bundle(procs, tmp_path, s3, http_targe
                   LOCUST_ECS_RESULTS=f"s3://{RESULTS}/runs")
     (tmp_path / "m").mkdir()
     (tmp_path / "w").mkdir()
+    # the web UI stays (--autostart): the live metrics sample it and count the workers
     menv = base_env(tmp_path / "m", LOCUST_MODE="master", TARGET_URL=http_target,
-                    LOCUST_OPTS=f"--headless -u 4 -r 4 -t 4s --expect-workers 1 "
+                    LOCUST_OPTS=f"--autostart --autoquit 1 -u 4 -r 4 -t 4s --expect-workers 1 "
                                 f"--master-bind-host 127.0.0.1 --master-bind-port {port} "
-                                f"--web-port {web}", **common)
+                                f"--web-host 127.0.0.1 --web-port {web}",
+                    LOCUST_ECS_METRICS="on", LOCUST_ECS_METRICS_INTERVAL="1s", **common)
     wenv = base_env(tmp_path / "w", LOCUST_MODE="worker", LOCUST_MASTER_HOST="127.0.0.1",
                     LOCUST_MASTER_PORT=str(port), LOCUST_ECS_ENGINES="1",
                     LOCUST_ECS_REJOIN_WINDOW="0", **common)
@@ -505,6 +507,7 @@ def test_master_and_worker_each_fetch_the_bundle(procs, tmp_path, s3, http_targe
     assert FILES <= set(names), names
     doc = summary_of(s3)
     assert doc["role"] == "master" and doc["totals"]["requests"] > 0
+    assert doc["workers_seen"] == 1, doc
     assert "a worker has no reports" in w.stderr()
 
 

@@ -51,7 +51,8 @@ static void test_locations(void)
 	s3_object_url(NULL, "cn-north-1", "bkt", "k", out, sizeof out);
 	is_str(out, "https://bkt.s3.cn-north-1.amazonaws.com.cn/k", "China's domain");
 
-	const char *eps[] = {"http://127.0.0.1:9000", "https://minio.example:443/", "http://[::1]:80"};
+	const char *eps[] = {"http://127.0.0.1:9000", "https://minio.example:443/",
+			     "http://[::1]:80"};
 	for (size_t i = 0; i < sizeof eps / sizeof eps[0]; i++)
 		is_int(s3_check_endpoint(eps[i], why, sizeof why), 0, "endpoint %s", eps[i]);
 	const char *beps[] = {"ftp://x", "http://", "http://h:0", "http://h:70000", "http://h/path",
@@ -109,6 +110,12 @@ static void test_errors(void)
 	       "SHA-256 in pieces (AWS's PUT example payload)");
 }
 
+/* creds_source of an environment written as literals */
+static int source(const char *const *env, struct creds_source *s, char *err, size_t errlen)
+{
+	return creds_source((char *const *)env, s, err, errlen);
+}
+
 static void test_creds_source(void)
 {
 	struct creds_source s;
@@ -116,15 +123,15 @@ static void test_creds_source(void)
 	const char *const env1[] = {"AWS_ACCESS_KEY_ID=AKID", "AWS_SECRET_ACCESS_KEY=sec/ret",
 			"AWS_SESSION_TOKEN=tok", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/x",
 			NULL};
-	is_int(creds_source((char *const *)env1, &s, err, sizeof err), 0, "environment keys");
+	is_int(source(env1, &s, err, sizeof err), 0, "environment keys");
 	is_int(s.kind, CREDS_ENV, "come first, as in the SDKs");
 	is_str(s.env.token, "tok", "with the session token");
 	const char *const env2[] = {"AWS_ACCESS_KEY_ID=AKID", NULL};
-	is_int(creds_source((char *const *)env2, &s, err, sizeof err), -1, "a key without its secret");
+	is_int(source(env2, &s, err, sizeof err), -1, "a key without its secret");
 	ok(strstr(err, "AWS_SECRET_ACCESS_KEY") != NULL, "names the missing one");
 	const char *const env3[] = {"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/credentials/abc",
 			"AWS_CONTAINER_CREDENTIALS_FULL_URI=https://x/y", NULL};
-	is_int(creds_source((char *const *)env3, &s, err, sizeof err), 0, "a relative URI");
+	is_int(source(env3, &s, err, sizeof err), 0, "a relative URI");
 	is_str(s.url, "http://169.254.170.2/v2/credentials/abc", "on the ECS agent's address");
 	is_int(s.kind, CREDS_ENDPOINT, "an endpoint");
 	const char *okfull[] = {"https://creds.example/x", "http://127.0.0.1:8080/c",
@@ -144,19 +151,20 @@ static void test_creds_source(void)
 		char var[200];
 		snprintf(var, sizeof var, "AWS_CONTAINER_CREDENTIALS_FULL_URI=%s", badfull[i]);
 		char *const e[] = {var, NULL};
-		is_int(creds_source(e, &s, err, sizeof err), -1, "full URI refused: %s", badfull[i]);
+		is_int(creds_source(e, &s, err, sizeof err), -1, "full URI refused: %s",
+		       badfull[i]);
 	}
 	const char *const env4[] = {"AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1/c",
 			"AWS_CONTAINER_AUTHORIZATION_TOKEN=t1",
 			"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=/run/token", NULL};
-	is_int(creds_source((char *const *)env4, &s, err, sizeof err), 0, "a token and a token file");
+	is_int(source(env4, &s, err, sizeof err), 0, "a token and a token file");
 	ok(s.token_file && !strcmp(s.token_file, "/run/token") && !s.token,
 	   "the file wins, as in the SDKs");
 	const char *const env5[] = {"AWS_ACCESS_KEY_ID=", "HOME=/", NULL};
-	is_int(creds_source((char *const *)env5, &s, err, sizeof err), 0, "nothing set (empty is unset)");
+	is_int(source(env5, &s, err, sizeof err), 0, "nothing set (empty is unset)");
 	is_int(s.kind, CREDS_NONE, "no source");
 	const char *const env6[] = {"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=v2/x", NULL};
-	is_int(creds_source((char *const *)env6, &s, err, sizeof err), -1, "a relative URI without '/'");
+	is_int(source(env6, &s, err, sizeof err), -1, "a relative URI without '/'");
 }
 
 static void test_creds_parse(void)
@@ -283,15 +291,16 @@ static void test_bundle_good(void)
 	};
 	for (int zip = 0; zip < 2; zip++) {
 		ok(make_archive(arch, zip, tree, 6) == 0, "a %s bundle", zip ? "zip" : "tar.gz");
-		is_int(unpack(arch, dir, sizeof dir, 1 << 20, err, sizeof err), 0, "is unpacked%s%s",
-		       err[0] ? ": " : "", err);
+		is_int(unpack(arch, dir, sizeof dir, 1 << 20, err, sizeof err), 0,
+		       "is unpacked%s%s", err[0] ? ": " : "", err);
 		is_int(bundle_find_locustfile(dir, NULL, lf, sizeof lf, err, sizeof err), 0,
 		       "the locustfile in the single top-level directory");
 		snprintf(p, sizeof p, "%s/proj/locustfile.py", dir);
 		is_str(lf, p, "its path");
 		snprintf(p, sizeof p, "%s/proj/current", dir);
 		struct stat st;
-		ok(lstat(p, &st) == 0 && S_ISLNK(st.st_mode), "a link down into the bundle is kept");
+		ok(lstat(p, &st) == 0 && S_ISLNK(st.st_mode),
+		   "a link down into the bundle is kept");
 		is_int(bundle_find_locustfile(dir, "proj/lib/__init__.py", lf, sizeof lf, err,
 					      sizeof err), 0, "a named locustfile");
 		is_int(bundle_find_locustfile(dir, "proj/none.py", lf, sizeof lf, err, sizeof err),
@@ -366,7 +375,8 @@ static void test_bundle_hostile(void)
 	rm_rf(dir);
 	unlink(arch);
 
-	const unsigned char gz[] = {0x1f, 0x8b, 8, 0}, zip[] = {'P', 'K', 3, 4}, ez[] = {'P', 'K', 5, 6};
+	const unsigned char gz[] = {0x1f, 0x8b, 8, 0}, zip[] = {'P', 'K', 3, 4};
+	const unsigned char ez[] = {'P', 'K', 5, 6};
 	is_int(bundle_kind_of(gz, 4, "x.py"), BUNDLE_TARGZ, "gzip by its bytes, whatever the name");
 	is_int(bundle_kind_of(zip, 4, "code"), BUNDLE_ZIP, "zip");
 	is_int(bundle_kind_of(ez, 4, "code"), BUNDLE_ZIP, "an empty zip");
