@@ -673,7 +673,7 @@ static int setup_code(struct results *r, char *err, size_t errlen)
 
 int results_prepare(struct sup *s, long long now)
 {
-	char err[600], why[200];
+	char err[600] = "", why[200];
 	static struct creds_source src; /* large: not on the stack */
 	const struct config *c = &s->cfg;
 	struct results *r;
@@ -701,6 +701,16 @@ int results_prepare(struct sup *s, long long now)
 	if (!s->http)
 		s->http = httploop_new();
 	int rc = creds_source(s->envp, &src, err, sizeof err) < 0 ? EXIT_CONFIG : 0;
+	if (!rc && src.kind == CREDS_NONE) {
+		/* test code cannot come without them; reports are told at the end, per file */
+		say(err, sizeof err, "no AWS credentials: give the task an IAM role (taskRoleArn), "
+		    "or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY%s", r->want_code ?
+		    "; the test code in S3 cannot be fetched without them" : "");
+		if (r->want_code)
+			rc = EXIT_CONFIG;
+		else
+			log_warnx("s3", "%s; the reports will not be uploaded", err);
+	}
 	if (!rc && !(r->creds = creds_new(&src)))
 		rc = EXIT_SOFTWARE;
 	explicit_bzero(&src, sizeof src);
@@ -712,12 +722,13 @@ int results_prepare(struct sup *s, long long now)
 		log_info("s3", "S3 region %s%s%s, credentials from %s", r->region,
 			 c->s3_endpoint ? ", endpoint " : "", c->s3_endpoint ? c->s3_endpoint : "",
 			 creds_describe(r->creds));
+	/* the reports and the code are kept under LOCUST_ECS_STATE_DIR: a setting */
 	if (!rc && r->want_reports && setup_reports(r, now, err, sizeof err) < 0)
-		rc = EXIT_SOFTWARE;
+		rc = EXIT_CONFIG;
 	if (!rc && r->want_code && setup_code(r, err, sizeof err) < 0)
-		rc = EXIT_SOFTWARE;
+		rc = EXIT_CONFIG;
 	if (rc) {
-		log_error("s3", "%s", rc == EXIT_SOFTWARE && !err[0] ? "out of memory" : err);
+		log_error("s3", "%s", err[0] ? err : "out of memory");
 		core_finish(s, rc, now);
 		return 1;
 	}

@@ -530,6 +530,7 @@ BAD_CODE = {
     "no locustfile.py": (f"s3://{CODE}/nolf.zip", zipped([("a.py", "#"), ("b/c.py", "#")]), 78,
                          "no locustfile.py"),
     "not code": (f"s3://{CODE}/notes.txt", b"hello", 78, "neither a locustfile"),
+    "no credentials": (f"s3://{CODE}/lf.py", b"#", 78, "no AWS credentials: give the task"),
 }
 
 
@@ -538,7 +539,8 @@ def test_bad_code_is_refused_before_the_engine_starts(procs, tmp_path, s3, case)
     url, obj, code, words = BAD_CODE[case]
     if obj is not None:
         s3.put(CODE, url.split("/", 3)[3], obj)
-    env = s3_env(tmp_path, s3, LOCUSTFILE_PATH=url, LOCUST_ECS_RESULTS=None)
+    env = s3_env(tmp_path, s3, keys=None if case == "no credentials" else KEY,
+                 LOCUSTFILE_PATH=url, LOCUST_ECS_RESULTS=None)
     rc, p = run(procs, env)
     assert rc == code, p.stderr()[-1500:]
     errs = [o["msg"] for o in p.log() if o["level"] == "error"]
