@@ -7,7 +7,8 @@ BUILD     ?= build
 CC        ?= cc
 PYTHON    ?= /usr/bin/python3
 
-PKGS      := libcurl jansson libzmq libcares
+# the supervisor's libraries; the health check links only the first three
+PKGS      := libcurl jansson libzmq libcares libarchive libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 HC_LIBS    := $(shell pkg-config --libs libcurl jansson libzmq 2>/dev/null)
@@ -37,7 +38,7 @@ HC_SRCS   := $(wildcard healthcheck/*.c)
 HC_OBJS   := $(HC_SRCS:%.c=$(BUILD)/%.o)
 # everything but the two programs' loops and command lines: what unit tests and fuzz
 # replays link
-LIB_OBJS  := $(filter-out $(addprefix $(BUILD)/entrypoint/,main.o cli.o master.o stats.o) $(BUILD)/healthcheck/main.o,$(EP_OBJS) $(HC_OBJS) $(CM_OBJS))
+LIB_OBJS  := $(filter-out $(addprefix $(BUILD)/entrypoint/,main.o cli.o master.o results.o stats.o) $(BUILD)/healthcheck/main.o,$(EP_OBJS) $(HC_OBJS) $(CM_OBJS))
 UT_SRCS   := $(wildcard tests/unit/test_*.c)
 UT_BINS   := $(UT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)

@@ -2,6 +2,7 @@
  * ECS metadata, the task context of every log line, the engine count. */
 #include "core.h"
 #include "log.h"
+#include "results.h"
 
 #include <ares.h>
 #include <curl/curl.h>
@@ -37,11 +38,15 @@ static void usage(FILE *f)
 		"         LOCUST_ECS_HEALTH_*, LOCUST_ECS_METRICS, LOCUST_ECS_METRICS_INTERVAL,\n"
 		"         LOCUST_ECS_METRICS_NAMESPACE, LOCUST_ECS_METRICS_PER_REQUEST,\n"
 		"         LOCUST_ECS_TEST_NAME, LOCUST_ECS_GUARD_FAIL_RATIO, LOCUST_ECS_GUARD_P95,\n"
-		"         LOCUST_ECS_GUARD_FOR  (see README.md)\n\n"
+		"         LOCUST_ECS_GUARD_FOR  (see README.md)\n"
+		"S3:      LOCUSTFILE_PATH=s3://BUCKET/KEY (.py, .tar.gz, .zip), LOCUST_ECS_RESULTS,\n"
+		"         LOCUST_ECS_TEST_ID, LOCUST_ECS_RESULTS_REQUIRED, LOCUST_ECS_S3_REGION,\n"
+		"         LOCUST_ECS_S3_ENDPOINT, LOCUST_ECS_BUNDLE_MAX, LOCUST_ECS_BUNDLE_LOCUSTFILE;\n"
+		"         credentials as the AWS SDKs find them (task role, AWS_ACCESS_KEY_ID...)\n\n"
 		"Arguments after the options go to Locust; use -- before Locust's own --help.\n"
 		"Exit: the engine's status, 128+signal, 126/127 engine not runnable, 3 stopped by\n"
 		"the guardrail, 64 usage, 78 configuration, 69 master not reachable in time,\n"
-		"70 internal error.\n");
+		"70 internal error, 74 uploads failed with LOCUST_ECS_RESULTS_REQUIRED.\n");
 }
 
 static void version(void)
@@ -106,6 +111,7 @@ static int print_config(struct sup *s)
 					      "probe", c->probe == PROBE_ZMTP ? "zmtp" : "tcp",
 					      "wait_ms", (json_int_t)c->master_wait_ms));
 	}
+	json_object_set_new(doc, "s3", results_print_config(s));
 	json_object_set_new(doc, "supervisor",
 			    json_pack("{s:I, s:I, s:b, s:I, s:I, s:s, s:I, s:I}", "stop_grace_ms",
 				      (json_int_t)c->stop_grace_ms, "restart_grace_ms",

@@ -1,5 +1,9 @@
 /* config: the configuration contract of DESIGN.md, from environment and argv. */
 #include "config.h"
+#include "bundle.h"
+#include "creds.h"
+#include "s3.h"
+#include "summary.h"
 #include "words.h"
 #include "duration.h"
 #include "bounds.h"
@@ -20,6 +24,7 @@
 #define DEFAULT_LOCUSTFILE "/locustfile.py" /* the guide's convention */
 #define DEFAULT_MASTER_PORT 5557            /* Locust's default --master-port */
 #define DEFAULT_WEB_PORT 8089               /* Locust's default --web-port */
+#define DEFAULT_BUNDLE_MAX (16ULL << 20)    /* a bundle of test code: 16 MiB */
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -254,7 +259,7 @@ static char *own(struct config *cfg, char *s)
 enum opt_id {
 	OPT_NONE, OPT_FILE, OPT_HOST, OPT_MASTER, OPT_WORKER, OPT_MASTER_HOST, OPT_MASTER_PORT,
 	OPT_HEADLESS, OPT_AUTOSTART, OPT_WEB_PORT, OPT_WEB_AUTH, OPT_TLS_CERT, OPT_WEB_HOST,
-	OPT_BIND_PORT, OPT_BIND_HOST,
+	OPT_BIND_PORT, OPT_BIND_HOST, OPT_CSV, OPT_HTML, OPT_JSON_FILE,
 };
 struct opt_spec {
 	const char *shortname, *longname;
@@ -278,6 +283,9 @@ static const struct opt_spec opt_specs[] = {
 	{NULL, "--web-host", OPT_WEB_HOST, 1, 0},
 	{NULL, "--master-bind-port", OPT_BIND_PORT, 1, 0},
 	{NULL, "--master-bind-host", OPT_BIND_HOST, 1, 0},
+	{NULL, "--csv", OPT_CSV, 1, 0},
+	{NULL, "--html", OPT_HTML, 1, 0},
+	{NULL, "--json-file", OPT_JSON_FILE, 1, 0},
 };
 
 /* Matches args[i] against the specs; sets *val and *used (args eaten: 1 or 2). */
@@ -311,7 +319,7 @@ static const struct opt_spec *match_opt(char **args, int n, int i, const char **
 
 struct argfacts {
 	const char *file, *host, *master_host, *master_port, *web_port, *web_auth, *web_host;
-	const char *bind_port, *bind_host;
+	const char *bind_port, *bind_host, *csv, *html, *json_file;
 	int master, worker, headless, autostart, tls;
 };
 
@@ -351,6 +359,9 @@ static int scan_args(struct config *cfg, char **args, int *n, struct argfacts *f
 		case OPT_WEB_HOST: f->web_host = val; break;
 		case OPT_BIND_PORT: f->bind_port = val; break;
 		case OPT_BIND_HOST: f->bind_host = val; break;
+		case OPT_CSV: f->csv = val; break;
+		case OPT_HTML: f->html = val; break;
+		case OPT_JSON_FILE: f->json_file = val; break;
 		default: break;
 		}
 		if (s->consumed) {
@@ -793,6 +804,135 @@ static const char *locustfile_source(const struct config *cfg, char *const envp[
 								 : "-f/--locustfile";
 }
 
+/* Sizes: bytes, or a number with k, m or g (1024-based). 0 or -1. */
+static int parse_size(const char *v, unsigned long long *out)
+{
+	char *end;
+	int shift = 0;
+	if (!isdigit((unsigned char)*v))
+		return -1;
+	errno = 0;
+	unsigned long long n = strtoull(v, &end, 10);
+	if (*end && !end[1] && strchr("kKmMgG", *end)) {
+		shift = *end == 'k' || *end == 'K' ? 10 : *end == 'm' || *end == 'M' ? 20 : 30;
+		end++;
+	}
+	if (errno || *end || n > (ULLONG_MAX >> shift))
+		return -1;
+	*out = n << shift;
+	return 0;
+}
+
+/* An s3:// setting: a prefix (object 0) or an object (1). */
+static int s3_value(const char *name, const char *v, int object, char *err, size_t errlen)
+{
+	struct s3_loc loc;
+	char why[160], sb[128];
+	if (s3_parse_url(v, &loc, why, sizeof why) < 0)
+		return fail(err, errlen, EXIT_CONFIG, "%s=\"%s\" is not accepted: %s; use "
+			    "s3://BUCKET/%s", name, show(v, sb, sizeof sb), why,
+			    object ? "KEY" : "PREFIX");
+	if (object && (!loc.key[0] || v[strlen(v) - 1] == '/'))
+		return fail(err, errlen, EXIT_CONFIG, "%s=\"%s\" names no object: use "
+			    "s3://BUCKET/KEY, the key of a .py, .tar.gz or .zip file", name,
+			    show(v, sb, sizeof sb));
+	return 0;
+}
+
+/* SCHEME://... for a scheme the supervisor does not fetch (http and https are Locust's
+ * own since 2.27). */
+static int other_scheme(const char *v)
+{
+	const char *p = v;
+	if (!isalpha((unsigned char)*p))
+		return 0;
+	while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' || *p == '.')
+		p++;
+	return !strncmp(p, "://", 3) && strncmp(v, "s3://", 5) != 0 &&
+	       strncasecmp(v, "http://", 7) != 0 && strncasecmp(v, "https://", 8) != 0;
+}
+
+static int parse_s3_code(struct config *cfg, char *const envp[], char *err, size_t errlen)
+{
+	char sb[128];
+	const char *lf = cfg->locustfile, *s;
+	int rc;
+	if (!strncmp(lf, "s3://", 5)) {
+		if ((rc = s3_value(locustfile_source(cfg, envp), lf, 1, err, errlen)))
+			return rc;
+		cfg->code_url = lf;
+	} else if (other_scheme(lf)) {
+		return fail(err, errlen, EXIT_CONFIG, "%s=\"%s\": the supervisor fetches test "
+			    "code from s3://BUCKET/KEY only; use that or a path in the image",
+			    locustfile_source(cfg, envp), show(lf, sb, sizeof sb));
+	}
+	cfg->bundle_max = DEFAULT_BUNDLE_MAX;
+	s = env(envp, "LOCUST_ECS_BUNDLE_MAX");
+	if (s && (parse_size(s, &cfg->bundle_max) < 0 || cfg->bundle_max < 1024 ||
+		  cfg->bundle_max > (1ULL << 30)))
+		return fail(err, errlen, EXIT_CONFIG, "LOCUST_ECS_BUNDLE_MAX=\"%s\" is not "
+			    "accepted: use a size from 1k to 1g, in bytes or with k, m or g "
+			    "(1024-based), as in 16m", show(s, sb, sizeof sb));
+	s = env(envp, "LOCUST_ECS_BUNDLE_LOCUSTFILE");
+	if (s && !bundle_safe_relpath(s))
+		return fail(err, errlen, EXIT_CONFIG, "LOCUST_ECS_BUNDLE_LOCUSTFILE=\"%s\" is not "
+			    "accepted: use a relative path inside the bundle, without \"..\", "
+			    "as in tests/locustfile.py", show(s, sb, sizeof sb));
+	cfg->bundle_locustfile = s;
+	return 0;
+}
+
+/* S3 for results (LOCUST_ECS_RESULTS) and test code (an s3:// locustfile), and what
+ * both need: the region, an endpoint override, credentials that can be used. */
+static int parse_s3(struct config *cfg, char *const envp[], const struct argfacts *f,
+		    char *err, size_t errlen)
+{
+	static const char *const regions[] = {"LOCUST_ECS_S3_REGION", "AWS_REGION",
+					      "AWS_DEFAULT_REGION"};
+	char sb[128], why[160];
+	const char *s;
+	int rc, b;
+	if ((rc = parse_s3_code(cfg, envp, err, errlen)))
+		return rc;
+	s = env(envp, "LOCUST_ECS_RESULTS");
+	if (s && (rc = s3_value("LOCUST_ECS_RESULTS", s, 0, err, errlen)))
+		return rc;
+	cfg->results_url = s;
+	s = env(envp, "LOCUST_ECS_TEST_ID");
+	if (s && !summary_valid_test_id(s))
+		return fail(err, errlen, EXIT_CONFIG, "LOCUST_ECS_TEST_ID=\"%s\" is not accepted: "
+			    "use 1 to 128 letters, digits, '.', '_' or '-' (not \".\" or \"..\")",
+			    show(s, sb, sizeof sb));
+	cfg->test_id = s;
+	if ((rc = env_bool(envp, "LOCUST_ECS_RESULTS_REQUIRED", &b, err, errlen)))
+		return rc;
+	cfg->results_required = b == 1;
+	s = env(envp, "LOCUST_ECS_S3_ENDPOINT");
+	if (s && s3_check_endpoint(s, why, sizeof why) < 0)
+		return fail(err, errlen, EXIT_CONFIG, "LOCUST_ECS_S3_ENDPOINT=\"%s\" is not "
+			    "accepted: %s", show(s, sb, sizeof sb), why);
+	cfg->s3_endpoint = s;
+	for (size_t i = 0; i < sizeof regions / sizeof regions[0] && !cfg->s3_region; i++) {
+		if (!(s = env(envp, regions[i])))
+			continue;
+		if (!s3_valid_region(s))
+			return fail(err, errlen, EXIT_CONFIG, "%s=\"%s\" is not a region: use a "
+				    "name such as eu-west-1", regions[i], show(s, sb, sizeof sb));
+		cfg->s3_region = s;
+		cfg->s3_region_from = regions[i];
+	}
+	cfg->user_csv = f->csv ? f->csv : env(envp, "LOCUST_CSV");
+	cfg->user_html = f->html ? f->html : env(envp, "LOCUST_HTML");
+	cfg->user_json_file = f->json_file;
+	if (cfg->results_url || cfg->code_url) {
+		static struct creds_source src; /* large: not on the stack */
+		rc = creds_source(envp, &src, err, errlen) < 0 ? EXIT_CONFIG : 0;
+		explicit_bzero(&src, sizeof src);
+		return rc;
+	}
+	return 0;
+}
+
 /* Values that go into JSON (--print-config, the state document) must be UTF-8, as every
  * value of an ECS task definition is: JSON encoders refuse anything else. */
 static int check_utf8(const struct config *cfg, char *const envp[], const struct argfacts *f,
@@ -803,6 +943,8 @@ static int check_utf8(const struct config *cfg, char *const envp[], const struct
 		{locustfile_source(cfg, envp), cfg->locustfile},
 		{"LOCUST_ECS_ENGINE", cfg->engine},
 		{"LOCUST_ECS_STATE_DIR", cfg->state_dir},
+		{"LOCUST_ECS_RESULTS", cfg->results_url},
+		{"LOCUST_ECS_BUNDLE_LOCUSTFILE", cfg->bundle_locustfile},
 		{f->web_host ? "--web-host" : "LOCUST_WEB_HOST", cfg->web_host},
 		{f->bind_host ? "--master-bind-host" : "LOCUST_MASTER_BIND_HOST",
 		 cfg->master_bind_host},
@@ -902,7 +1044,8 @@ int config_parse(struct config *cfg, char *const envp[], int argc, char *const a
 	    (rc = parse_target(cfg, envp, &f, err, errlen)) ||
 	    (rc = parse_engine_facts(cfg, envp, &f, err, errlen)) ||
 	    (rc = parse_knobs(cfg, envp, err, errlen)) ||
-	    (rc = parse_metric_knobs(cfg, envp, err, errlen)))
+	    (rc = parse_metric_knobs(cfg, envp, err, errlen)) ||
+	    (rc = parse_s3(cfg, envp, &f, err, errlen)))
 		return rc;
 	s = env(envp, "LOCUST_ECS_ENGINE");
 	cfg->engine = s ? s : "locust";
@@ -955,8 +1098,9 @@ int config_check_files(const struct config *cfg, char *const envp[], char *err, 
 			    "the engine \"%s\" (LOCUST_ECS_ENGINE, default locust) cannot be "
 			    "run: %s; install Locust or set LOCUST_ECS_ENGINE to its path",
 			    show(cfg->engine, sb, sizeof sb), why);
-	/* Locust takes a comma-separated list of files, directories or module names */
-	const char *p = cfg->locustfile;
+	/* Locust takes a comma-separated list of files, directories or module names; one
+	 * in S3 is fetched at start */
+	const char *p = cfg->code_url ? NULL : cfg->locustfile;
 	while (p && *p) {
 		const char *comma = strchr(p, ',');
 		size_t n = comma ? (size_t)(comma - p) : strlen(p);
@@ -983,7 +1127,10 @@ int config_check_files(const struct config *cfg, char *const envp[], char *err, 
 
 char **config_engine_argv(const struct config *cfg, const char *master_addr, int master_port)
 {
-	int max = cfg->nopts + cfg->nextra + 16, n = 0;
+	int nrep = 0;
+	while (cfg->report_args && cfg->report_args[nrep])
+		nrep++;
+	int max = cfg->nopts + cfg->nextra + nrep + 16, n = 0;
 	char **a = calloc((size_t)max, sizeof *a);
 	char port[16];
 	if (!a)
@@ -1008,6 +1155,8 @@ char **config_engine_argv(const struct config *cfg, const char *master_addr, int
 			ADD(port);
 		}
 	}
+	for (int i = 0; i < nrep; i++)
+		ADD(cfg->report_args[i]);
 	for (int i = 0; i < cfg->nopts; i++)
 		ADD(cfg->opts[i]);
 	for (int i = 0; i < cfg->nextra; i++)

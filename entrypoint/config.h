@@ -11,6 +11,7 @@ enum {
 	EXIT_USAGE = 64,       /* EX_USAGE */
 	EXIT_UNAVAILABLE = 69, /* EX_UNAVAILABLE: master not reachable before the deadline */
 	EXIT_SOFTWARE = 70,    /* EX_SOFTWARE: internal error */
+	EXIT_IOERR = 74,       /* EX_IOERR: required result uploads failed */
 	EXIT_CONFIG = 78,      /* EX_CONFIG */
 	EXIT_NOEXEC = 126,
 	EXIT_NOTFOUND = 127,
@@ -69,6 +70,21 @@ struct config {
 	long rejoin_window_ms;       /* LOCUST_ECS_REJOIN_WINDOW */
 	const char *state_dir;       /* LOCUST_ECS_STATE_DIR */
 	int metadata;                /* LOCUST_ECS_METADATA: 1 = read ECS metadata when present */
+
+	/* S3: reports out, test code in */
+	const char *results_url;     /* LOCUST_ECS_RESULTS: s3://BUCKET[/PREFIX], or NULL */
+	const char *test_id;         /* LOCUST_ECS_TEST_ID, or NULL: one is made at start */
+	int results_required;        /* LOCUST_ECS_RESULTS_REQUIRED: failed uploads exit 74 */
+	const char *s3_endpoint;     /* LOCUST_ECS_S3_ENDPOINT (path style), or NULL */
+	const char *s3_region;       /* LOCUST_ECS_S3_REGION, AWS_REGION, AWS_DEFAULT_REGION */
+	const char *s3_region_from;  /* the variable it came from */
+	const char *code_url;        /* the locustfile when it is s3://BUCKET/KEY, else NULL */
+	unsigned long long bundle_max; /* LOCUST_ECS_BUNDLE_MAX: bytes downloaded */
+	const char *bundle_locustfile; /* LOCUST_ECS_BUNDLE_LOCUSTFILE: inside the bundle */
+	const char *user_csv;        /* --csv / LOCUST_CSV the user gave, or NULL */
+	const char *user_html;       /* --html / LOCUST_HTML */
+	const char *user_json_file;  /* --json-file */
+	char **report_args;          /* added to the engine's argv (the results' own) */
 
 	/* health thresholds (read by locust-healthcheck) */
 	int health_min_workers;      /* LOCUST_ECS_HEALTH_MIN_WORKERS, -1 = none */

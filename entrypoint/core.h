@@ -56,6 +56,7 @@ struct sup {
 
 	/* libcurl transfers in the loop (metrics, results); NULL until something needs one */
 	struct httploop *http;
+	struct results *results;   /* S3: code in, reports out (results.c); NULL when unused */
 	struct stats stats;        /* live figures, EMF and the guardrail (master, standalone) */
 
 	/* stopping */
@@ -69,6 +70,10 @@ void core_set_phase(struct sup *s, enum phase p);
 void core_save_state(struct sup *s);
 int core_running(const struct sup *s);
 void core_start_all(struct sup *s, long long now);
+/* What the role starts with: the engines, or (worker) the search for the master. */
+void core_begin(struct sup *s, long long now);
+/* The status the supervisor exits with, as things stand. */
+int core_exit_status(const struct sup *s);
 void core_restart_engines(struct sup *s, const char *reason, long long now);
 /* Ends the supervisor with status, through the stop sequence (signal, grace, SIGKILL). */
 void core_finish(struct sup *s, int status, long long now);

@@ -4,6 +4,7 @@
 #include "core.h"
 #include "clock.h"
 #include "log.h"
+#include "results.h"
 #include "state.h"
 
 #include <errno.h>
@@ -183,7 +184,7 @@ static void begin_stop(struct sup *s, int sig, int stop_sig, long long now)
 	int n = core_running(s);
 	s->stop_sig = stop_sig;
 	master_drop(s);
-	sup_signal_all(s->eng, s->neng, sig);
+	sup_signal_all(s->eng, s->neng, results_engine_signal(s, sig));
 	sup_signal_leftovers(s->eng, s->neng, sig);
 	sup_signal_orphans(s->eng, s->neng, sig);
 	s->stop_deadline = now + s->cfg.stop_grace_ms;
@@ -202,14 +203,14 @@ void core_finish(struct sup *s, int status, long long now)
 		begin_stop(s, SIGTERM, 0, now);
 }
 
-static int exit_status(const struct sup *s)
+int core_exit_status(const struct sup *s)
 {
 	int st = s->forced >= 0 ? s->forced : s->worst;
 	if (st < 0) /* no engine ever ended: stopped while waiting */
 		st = s->stop_sig ? 128 + s->stop_sig : EXIT_SOFTWARE;
 	if (s->cfg.clean_stop && s->stop_sig && st == 128 + s->stop_sig)
 		st = 0;
-	return st;
+	return results_status(s, st);
 }
 
 /* ---------- signals ---------- */
@@ -363,6 +364,7 @@ static long loop_timeout(struct sup *s, long long now)
 	long t = master_timeout(s, -1, now);
 	if (s->http && httploop_timeout(s->http) >= 0)
 		t = core_min_timeout(t, now + httploop_timeout(s->http), now);
+	t = results_timeout(s, t, now);
 	t = stats_timeout(s, t, now);
 	if (s->phase == PH_STOPPING || s->phase == PH_DRAINING || s->phase == PH_RESTARTING)
 		t = core_min_timeout(t, s->killed ? 0 : s->stop_deadline, now);
@@ -376,15 +378,17 @@ static long loop_timeout(struct sup *s, long long now)
 
 static int loop(struct sup *s)
 {
-	for (;;) {
+	/* the first turn only looks: start-up may already have decided to end (a setting
+	 * found wrong), with nothing below us to wake the poll */
+	for (int first = 1;; first = 0) {
 		struct pollfd pfd[MAX_POLL];
 		int nres, children_left;
 		long long now = clock_mono_ms();
 		pfd[0] = (struct pollfd){.fd = s->sfd, .events = POLLIN};
 		int n = 1 + master_pollfds(s, pfd + 1, MAX_POLL / 2, &nres);
 		int nhttp = s->http ? httploop_pollfds(s->http, pfd + n, MAX_POLL - n) : 0;
-		if (poll(pfd, (nfds_t)n + (nfds_t)nhttp, (int)loop_timeout(s, now)) < 0 &&
-		    errno != EINTR) {
+		int wait_ms = first ? 0 : (int)loop_timeout(s, now);
+		if (poll(pfd, (nfds_t)n + (nfds_t)nhttp, wait_ms) < 0 && errno != EINTR) {
 			int e = errno;
 			struct timespec pause = {0, 10L * 1000 * 1000};
 			nanosleep(&pause, NULL); /* never spin on a poll that keeps failing */
@@ -398,11 +402,13 @@ static int loop(struct sup *s)
 		master_process(s, pfd + 1, nres, now);
 		if (s->http)
 			httploop_process(s->http, pfd + n, nhttp);
+		results_step(s, now);
 		if (phases[s->phase].step)
 			phases[s->phase].step(s, now);
-		/* the one way out: stopping or draining, and nothing left below us */
-		if (ending(s) && !core_running(s) && !children_left)
-			return exit_status(s);
+		/* the one way out: stopping or draining, the reports uploaded (or given up on),
+		 * and nothing left below us */
+		if (ending(s) && !core_running(s) && results_settled(s, now) && !children_left)
+			return core_exit_status(s);
 		if (ending(s) && !core_running(s) && s->killed)
 			sup_kill_rest(s->eng, s->neng, NULL, 0); /* orphans re-parented since */
 	}
@@ -412,7 +418,6 @@ static int loop(struct sup *s)
 
 static int run(struct sup *s)
 {
-	char err[300];
 	long long now = clock_mono_ms();
 	s->started_wall = clock_wall_ms();
 	for (int i = 0; i < s->neng; i++)
@@ -428,7 +433,17 @@ static int run(struct sup *s)
 	if (sup_stop_pending()) {
 		/* a stop that came during the metadata fetch: start nothing, the loop ends us */
 		core_set_phase(s, PH_STARTING);
-	} else if (s->cfg.role != ROLE_WORKER) {
+	} else if (!results_prepare(s, now)) {
+		/* (with test code in S3, results.c begins once it is in) */
+		core_begin(s, now);
+	}
+	return loop(s);
+}
+
+void core_begin(struct sup *s, long long now)
+{
+	char err[300];
+	if (s->cfg.role != ROLE_WORKER) {
 		core_start_all(s, now);
 	} else if (master_open(s, err, sizeof err) < 0) {
 		log_error("start", "%s", err);
@@ -436,7 +451,6 @@ static int run(struct sup *s)
 	} else {
 		master_begin_search(s, now, PH_RESOLVING);
 	}
-	return loop(s);
 }
 
 int main(int argc, char **argv)
@@ -462,6 +476,7 @@ int main(int argc, char **argv)
 		log_info("exit", "exiting with status %d", rc);
 	}
 	master_close(&s);
+	results_close(&s);
 	stats_close(&s);
 	httploop_free(s.http);
 	if (s.state_written)

@@ -2,6 +2,7 @@
 #include "core.h"
 #include "clock.h"
 #include "log.h"
+#include "results.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -115,6 +116,7 @@ static void on_sample(CURL *easy, CURLcode rc, void *arg)
 	http_body_free(&st->body);
 	st->last = ws;
 	st->have_last = 1;
+	results_note_workers(s, ws.workers);
 	if (st->emit) {
 		long long ts = clock_wall_ms();
 		emit(st, line, metrics_emf_line(line, sizeof line, &st->ctx, &ws, ts));

@@ -11,7 +11,9 @@ standard library only.
 
 Variants (--variant, make VARIANT=readonly,exec) live in variants/NAME/: variant.json
 changes the templates with a JSON merge patch (RFC 7396: objects merge, null removes a
-key) per file-name pattern, where a key "name[*]" patches every item of the list "name";
+key) per file-name pattern, where a key "name[*]" patches every item of the list "name"
+and a key "name{field}" merges a list of objects into the list "name" by their "field"
+(an item with the same value is replaced, others are added: environment variables);
 any other JSON file there is a template that only that variant renders.
 
 An object {"$json": VALUE} in a template is written as VALUE filled and encoded as one
@@ -44,6 +46,9 @@ FARGATE_SIZES = {
 }
 
 ARN = r"arn:aws(-cn|-us-gov)?"
+# S3 key prefixes: segments of safe characters, no "." or ".." segment (libcurl would
+# rewrite them), no slash at either end
+S3_PREFIX = r"(?!(.*/)?\.{1,2}(/|$))[\w!.*'()-]+(/[\w!.*'()-]+)*"
 
 
 class Var:
@@ -129,6 +134,14 @@ VARS = {v.name: v for v in [
     Var("TASK_ROLE_ARN", "task role of the exec variant (ECS Exec's ssmmessages channels)",
         ARN + r":iam::\d{12}:role/[\w+=,.@/-]+",
         default="arn:aws:iam::${ACCOUNT_ID}:role/locust-ecs-task"),
+    Var("S3_BUCKET", "s3 variant: the bucket of the test code and the results",
+        r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"),
+    Var("CODE_PREFIX", "s3 variant: the key prefix the tasks may read test code from",
+        S3_PREFIX, default="locust/code"),
+    Var("CODE_FILE", "s3 variant: the test code under CODE_PREFIX: a .py, .tar.gz or .zip",
+        r"[\w!*'()-][\w!.*'()-]*\.(py|tar\.gz|tgz|zip)", default="bundle.tar.gz"),
+    Var("RESULTS_PREFIX", "s3 variant: the key prefix the master and standalone tasks may "
+        "write results under", S3_PREFIX, default="locust/results"),
     Var("EC2_CAPACITY_PROVIDER", "ec2 variant: capacity provider of the Auto Scaling group",
         r"[A-Za-z0-9_-]{1,255}", default="locust-ec2"),
     Var("EC2_INSTANCE_TYPE", "ec2 variant: instance type of the Auto Scaling group",
@@ -235,7 +248,22 @@ def merge_patch(doc, patch, where):
         return copy.deepcopy(patch)
     out = dict(doc) if isinstance(doc, dict) else {}
     for k, v in patch.items():
-        if k.endswith("[*]"):
+        m = re.fullmatch(r"(.+)\{(\w+)\}", k)
+        if m:
+            key, field = m.groups()
+            if not isinstance(out.get(key), list) or not isinstance(v, list):
+                raise RenderError(f"{where}.{key}: a variant merges items by {field}, but "
+                                  "it is not a list")
+            items = list(out[key])
+            for new in v:
+                same = [i for i, old in enumerate(items)
+                        if isinstance(old, dict) and old.get(field) == new.get(field)]
+                if same:
+                    items[same[0]] = copy.deepcopy(new)
+                else:
+                    items.append(copy.deepcopy(new))
+            out[key] = items
+        elif k.endswith("[*]"):
             key = k[:-3]
             if not isinstance(out.get(key), list):
                 raise RenderError(f"{where}.{key}: a variant patches its items, but it is "

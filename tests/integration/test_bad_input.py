@@ -89,6 +89,13 @@ KINDS = {
                              **{"non-UTF-8": (64, "command")}), {"64 KiB": "a" * LONG}),
     # a program: not found (127) unless it is a path; bytes that are not UTF-8 are refused
     "engine": (outcome_map(code=127, **{"non-UTF-8": 78}), {"64 KiB": "a" * LONG}),
+    # S3 settings: an s3:// location, a test id, an endpoint, a region, a size, a path
+    "s3url": (outcome_map(), {}),
+    "testid": (outcome_map(ok=("non-numeric", "negative", "zero", "2^63", "2^128")), {}),
+    "endpoint": (outcome_map(), {}),
+    "region": (outcome_map(ok=("non-numeric", "negative", "zero", "2^63")), {}),
+    "size": (outcome_map(), {}),
+    "relpath": (outcome_map(ok=("non-numeric", "negative", "zero", "2^63", "2^128")), {}),
     # a CloudWatch namespace: letters, digits, blanks and . - _ / # : only
     "namespace": (outcome_map(ok=("non-numeric", "negative", "zero", "2^63", "2^128")),
                   {"64 KiB": "a" * LONG}),
@@ -99,6 +106,9 @@ KINDS = {
                  {"64 KiB": "/" + "a" * (LONG - 1), "non-UTF-8": TMP.encode() + b"/\xff",
                   "newline": TMP + "/a\nb", "control": TMP + "/a\x1bb"}),
 }
+
+# S3 in use: accepted rows print the configuration (a run would reach for S3)
+S3_CTX = {"LOCUST_ECS_RESULTS": "s3://bucket/runs"}
 
 # (variable, kind, context env, extra rows [(case, value, outcome)])
 VARIABLES = [
@@ -131,6 +141,10 @@ VARIABLES = [
       ("list, one missing", TMP + "/locustfile.py," + TMP + "/missing.py", 78)]),
     ("LOCUST_LOCUSTFILE", "locustfile", {"LOCUSTFILE_PATH": None},
      [("existing file", TMP + "/locustfile.py", "ok")]),
+    ("LOCUSTFILE_PATH", "locustfile", {"LOCUSTFILE_PATH": None},
+     [("S3 object", "s3://bucket/code/web.tar.gz", "ok"), ("s3:// without bucket", "s3:///x.py", 78),
+      ("S3 prefix, no object", "s3://bucket/code/", 78), ("S3 dot segment", "s3://bucket/a/../x.py", 78),
+      ("unknown scheme", "gs://bucket/x.py", 78)]),
     ("LOCUST_OPTS", "opts", {},
      [("single quote open", "--tags 'a b", 78), ("double quote open", '--tags "a b', 78),
       ("trailing backslash", "--tags a\\", 78), ("-f without value", "-f", 64),
@@ -180,6 +194,28 @@ VARIABLES = [
     ("LOCUST_ECS_LOG_FORMAT", "choice", {}, [("text", "text", "ok"), ("xml", "xml", 78)]),
     ("LOCUST_ECS_LOG_LEVEL", "choice", {}, [("DEBUG", "DEBUG", "ok"), ("trace", "trace", 78)]),
     ("LOCUST_ECS_HEALTH_TIMEOUT", "duration+", {}, [("99ms", "99ms", 78), ("61s", "61s", 78)]),
+    ("LOCUST_CSV", "free", {}, []),      # Locust's: read to upload the files it names
+    ("LOCUST_HTML", "free", {}, []),
+    ("LOCUST_ECS_RESULTS", "s3url", {},
+     [("a prefix", "s3://bucket/runs/", "ok"), ("a bucket's top", "s3://bucket", "ok"),
+      ("no bucket", "s3://", 78), ("upper-case bucket", "s3://Bucket/r", 78),
+      ("another scheme", "https://bucket/r", 78), ("dot segment", "s3://bucket/./r", 78)]),
+    ("LOCUST_ECS_TEST_ID", "testid", S3_CTX,
+     [("dots and dashes", "run-1.a_b", "ok"), ("slash", "a/b", 78), ("dot dot", "..", 78),
+      ("128 characters", "a" * 128, "ok"), ("129 characters", "a" * 129, 78)]),
+    ("LOCUST_ECS_RESULTS_REQUIRED", "bool", S3_CTX, [("true", "true", "ok")]),
+    ("LOCUST_ECS_S3_ENDPOINT", "endpoint", S3_CTX,
+     [("http with port", "http://127.0.0.1:9000", "ok"), ("https", "https://s3.example", "ok"),
+      ("a path", "http://127.0.0.1:9000/x", 78), ("port 0", "http://h:0", 78)]),
+    ("LOCUST_ECS_S3_REGION", "region", S3_CTX,
+     [("eu-west-1", "eu-west-1", "ok"), ("upper case", "EU-WEST-1", 78),
+      ("33 characters", "a" * 33, 78)]),
+    ("LOCUST_ECS_BUNDLE_MAX", "size", S3_CTX,
+     [("16m", "16m", "ok"), ("1k", "1k", "ok"), ("1g", "1g", "ok"), ("1023", "1023", 78),
+      ("1025m", "1025m", 78), ("16mb", "16mb", 78)]),
+    ("LOCUST_ECS_BUNDLE_LOCUSTFILE", "relpath", S3_CTX,
+     [("a path", "tests/locustfile.py", "ok"), ("dot dot", "../x.py", 78),
+      ("absolute", "/x.py", 78)]),
     ("LOCUST_ECS_HEALTH_GRACE", "duration0", {}, [("3601s", "3601s", 78)]),
     ("LOCUST_ECS_HEALTH_MIN_WORKERS", "count0", {},
      [("100000", "100000", "ok"), ("100001", "100001", 78)]),
@@ -283,8 +319,14 @@ def is_worker(env, argv):
         (isinstance(w, str) and w.lower() in ("true", "yes", "1")) or "--worker" in argv
 
 
+def uses_s3(env):
+    """Accepted rows with S3 in use only print the config: a run would reach for S3."""
+    lf = env.get("LOCUSTFILE_PATH")
+    return bool(env.get("LOCUST_ECS_RESULTS")) or (isinstance(lf, str) and lf.startswith("s3://"))
+
+
 def _row(setting, case, env, argv, outcome, names):
-    worker = is_worker(env, argv)
+    worker = is_worker(env, argv) or uses_s3(env)
     if isinstance(outcome, tuple):
         code, name = outcome
         return Row(setting, case, env, argv, ERROR, code, (name,))

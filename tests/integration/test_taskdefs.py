@@ -402,7 +402,7 @@ def task_env(docs, taskdef, override):
 def test_every_template_parses_and_names_known_values():
     render = load_render()
     variants = render.variant_names()
-    assert variants == ["ec2", "exec", "readonly", "spot"]
+    assert variants == ["ec2", "exec", "readonly", "s3", "spot"]
     paths = render.template_paths(variants)
     assert {"standalone.taskdef.json", "standalone.overrides.json", "master.taskdef.json",
             "master.service.json", "worker.taskdef.json", "worker.overrides.json",
@@ -828,11 +828,13 @@ def test_make_taskdefs_matches_render(tmp_path, rendered):
 # ---------- the variants ----------
 
 VARIANT_SETS = ["readonly", "spot", "exec", "ec2", "readonly,spot", "exec,spot", "ec2,exec",
-                "ec2,readonly"]
+                "ec2,readonly", "s3", "s3,exec", "s3,readonly"]
+S3_BUCKET = "locust-ecs-123456789012"
 
 
 def render_variant(out, variant, **values):
-    args = [f"{k}={v}" for k, v in dict(SAMPLE, EC2_ASG_ARN=ASG_ARN, **values).items()]
+    args = [f"{k}={v}" for k, v in dict(SAMPLE, EC2_ASG_ARN=ASG_ARN, S3_BUCKET=S3_BUCKET)
+            .items() if k not in values] + [f"{k}={v}" for k, v in values.items()]
     return run_render("--out", str(out), "--variant", variant, *args)
 
 
@@ -869,7 +871,9 @@ def test_variants_change_only_what_they_say(rendered, variant_docs):
     """A variant's files equal the base files with its patch applied: nothing else moves."""
     render = load_render()
     typed = render.check({"TASK_ROLE_ARN": "arn:aws:iam::123456789012:role/locust-ecs-task",
-                          "EC2_CAPACITY_PROVIDER": "locust-ec2"})
+                          "EC2_CAPACITY_PROVIDER": "locust-ec2", "S3_BUCKET": S3_BUCKET,
+                          "CODE_PREFIX": "locust/code", "CODE_FILE": "bundle.tar.gz",
+                          "RESULTS_PREFIX": "locust/results"})
     for vs in VARIANT_SETS:
         chosen = render.choose_variants(vs)
         for name, base in rendered.items():
@@ -928,6 +932,54 @@ def test_exec_variant_gives_a_task_role_with_the_exec_channels(variant_docs):
     assert stmt["Effect"] == "Allow" and sorted(stmt["Action"]) == [
         "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
         "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]
+
+
+def allowed(policy, action, bucket, key):
+    """Whether the policy's Allow statements give action on the object (IAM's * wildcard)."""
+    import fnmatch
+    arn = f"arn:aws:s3:::{bucket}/{key}"
+    for st in policy["Statement"]:
+        acts = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+        res = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+        if st["Effect"] == "Allow" and action in acts and \
+                any(fnmatch.fnmatchcase(arn, r) for r in res):
+            return True
+    return False
+
+
+def test_s3_variant_gives_the_least_policy_and_the_tasks_their_settings(variant_docs, tmp_path):
+    docs = variant_docs["s3"]
+    policy = docs["iam-task-s3.json"]
+    assert sorted(a for st in policy["Statement"] for a in [st["Action"]]) == \
+        ["s3:GetObject", "s3:PutObject"], "nothing but reading the code and writing results"
+    role = "arn:aws:iam::123456789012:role/locust-ecs-task"
+    for name, td in taskdefs_of(docs).items():
+        assert td["taskRoleArn"] == role and td["executionRoleArn"] != role, name
+        (c,) = td["containerDefinitions"]
+        env = env_of(c)
+        code = env["LOCUSTFILE_PATH"]
+        bucket, key = code[len("s3://"):].split("/", 1)
+        assert allowed(policy, "s3:GetObject", bucket, key), name
+        assert not allowed(policy, "s3:PutObject", bucket, key), "the code is read-only"
+        if name == "worker.taskdef.json":
+            assert "LOCUST_ECS_RESULTS" not in env, "a worker writes no reports"
+            continue
+        rb, prefix = env["LOCUST_ECS_RESULTS"][len("s3://"):].split("/", 1)
+        assert allowed(policy, "s3:PutObject", rb, f"{prefix}/20240501T120000Z-a1b2/report.html")
+        assert not allowed(policy, "s3:GetObject", rb, f"{prefix}/x"), name
+        assert not allowed(policy, "s3:PutObject", rb, "elsewhere/x"), name
+        # the supervisor takes the definition; ECS's SIGKILL comes after the grace, which
+        # leaves the engine's last report and the uploads time
+        cfg = print_config(dict(env, PATH="/usr/bin:/bin", LOCUST_ECS_METADATA="off",
+                                LOCUST_WEB_AUTH=SECRET_VALUES["LOCUST_WEB_AUTH"]),
+                           c.get("command", []))
+        assert cfg["s3"]["code"] == code and cfg["s3"]["results"] == env["LOCUST_ECS_RESULTS"]
+        assert cfg["supervisor"]["stop_grace_ms"] >= 100000, name
+        assert cfg["supervisor"]["stop_grace_ms"] + 3000 <= c["stopTimeout"] * 1000 <= 120000
+    for bad in ("CODE_PREFIX=a/../b", "RESULTS_PREFIX=/abs", "CODE_FILE=run.exe",
+                "S3_BUCKET=Upper_Case"):
+        r = render_variant(tmp_path, "s3", **dict([bad.split("=", 1)]))
+        assert r.returncode == 1 and bad.split("=")[0] in r.stderr, (bad, r.stderr)
 
 
 def test_ec2_variant_renders_what_ec2_needs(variant_docs, tmp_path):
@@ -1683,7 +1735,8 @@ SHELL_VALUES = dict(
     PUBLIC_SUBNETS="subnet-0a1b2c3d4e5f60718 subnet-0f1e2d3c4b5a69788", az="ap-northeast-2a",
     i="128", s="subnet-0123456789abcdef0",
     PRIVATE_SUBNETS="subnet-0123456789abcdef0,subnet-0fedcba9876543210", EC2_ASG_ARN=ASG_ARN,
-    END="1767229200", START="1767225600", QUERY_ID="12ab3456-12ab-123a-789e-1234567890ab")
+    END="1767229200", START="1767225600", QUERY_ID="12ab3456-12ab-123a-789e-1234567890ab",
+    S3_BUCKET="locust-ecs-123456789012-ap-northeast-2")
 
 
 @pytest.fixture(scope="module")
@@ -1785,7 +1838,9 @@ def test_every_walkthrough_command_passes_the_aws_cli(walkthroughs, tmp_path):
     if subprocess.run([PY, "-c", "import awscli.clidriver"], capture_output=True).returncode:
         pytest.skip("Debian's awscli is not installed (.ci/deps installs it)")
     build = tmp_path / "build" / "taskdefs"
+    assert render_variant(build, "s3").returncode == 0        # its own files
     assert render_variant(build, "ec2,exec").returncode == 0  # their own files
+    (tmp_path / "build" / "bundle.tar.gz").write_bytes(b"")   # the s3 variant's upload
     assert run_render("--out", str(build), *[f"{k}={v}" for k, v in SAMPLE.items()]
                       ).returncode == 0                   # and the base files over theirs
     text = walkthroughs["README.md"]
