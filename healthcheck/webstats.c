@@ -1,4 +1,4 @@
-/* webstats: parse Locust's /stats/requests JSON (2.12 and later) from a buffer. */
+/* webstats: parse Locust's /stats/requests JSON (every 2.x shape) from a buffer. */
 #include "webstats.h"
 
 #include <jansson.h>
@@ -6,8 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Locust 2.12 lists workers[] but has no worker_count; later versions have both. The
- * list is the better source: worker_count may count states we would not. */
+/* Locust lists workers[] in every 2.x; worker_count (ready, spawning and running ones)
+ * came in 2.37.2. The list is the source, worker_count only where it is missing: a
+ * worker that is stopping or cleaning up is still there, which worker_count leaves out. */
 static int count_workers(json_t *doc, struct webstats *out, char *err, size_t errlen)
 {
 	json_t *ws = json_object_get(doc, "workers");
@@ -59,19 +60,52 @@ static int number(json_t *doc, const char *key, double *out, char *err, size_t e
 	return 0;
 }
 
+static long long count(double d)
+{
+	return d >= 0 && d < 1e15 ? (long long)d : -1;
+}
+
+/* The last stats[] row: "Aggregated", the whole run's figures, in every 2.x. */
+static int aggregated(json_t *doc, struct webstats *out, double *row_rps, char *err,
+		      size_t errlen)
+{
+	json_t *st = json_object_get(doc, "stats"), *row;
+	double req = -1, fails = -1;
+	if (!st)
+		return 0;
+	if (!json_is_array(st)) {
+		snprintf(err, errlen, "\"stats\" is not an array");
+		return -1;
+	}
+	if (!json_array_size(st))
+		return 0;
+	row = json_array_get(st, json_array_size(st) - 1);
+	if (!json_is_object(row)) {
+		snprintf(err, errlen, "the last \"stats\" entry is not an object");
+		return -1;
+	}
+	if (number(row, "current_rps", row_rps, err, errlen) < 0 ||
+	    number(row, "num_requests", &req, err, errlen) < 0 ||
+	    number(row, "num_failures", &fails, err, errlen) < 0)
+		return -1;
+	out->requests = count(req);
+	out->failures = count(fails);
+	return 0;
+}
+
 int webstats_parse(const char *buf, size_t len, struct webstats *out, char *err,
 		   size_t errlen)
 {
 	json_error_t je;
 	json_t *doc = json_loadb(buf, len, 0, &je);
-	double users = -1;
+	double users = -1, row_rps = -1, rps = -1;
 	int rc = -1;
 
 	memset(out, 0, sizeof *out);
 	out->workers = -1;
 	out->fail_ratio = -1;
-	out->user_count = -1;
-	out->total_rps = -1;
+	out->user_count = out->requests = out->failures = -1;
+	out->current_rps = -1;
 	if (!doc) {
 		snprintf(err, errlen, "not JSON: %s (line %d)", je.text, je.line);
 		return -1;
@@ -88,12 +122,15 @@ int webstats_parse(const char *buf, size_t len, struct webstats *out, char *err,
 	snprintf(out->state, sizeof out->state, "%s", st);
 	if (count_workers(doc, out, err, errlen) < 0 ||
 	    number(doc, "fail_ratio", &out->fail_ratio, err, errlen) < 0 ||
-	    number(doc, "total_rps", &out->total_rps, err, errlen) < 0 ||
-	    number(doc, "user_count", &users, err, errlen) < 0)
+	    number(doc, "current_rps", &rps, err, errlen) < 0 ||
+	    number(doc, "user_count", &users, err, errlen) < 0 ||
+	    aggregated(doc, out, &row_rps, err, errlen) < 0)
 		goto out;
 	if (out->fail_ratio < 0)
 		out->fail_ratio = -1;
-	out->user_count = users >= 0 && users < 1e15 ? (long long)users : -1;
+	out->user_count = count(users);
+	rps = rps >= 0 ? rps : row_rps;
+	out->current_rps = rps >= 0 ? rps : -1;
 	rc = 0;
 out:
 	json_decref(doc);

@@ -1,15 +1,17 @@
 /* test_webstats: the /stats/requests parser of locust-healthcheck, on Locust's own answers. */
 #include "tap.h"
 #include "../../healthcheck/webstats.h"
+#include "fileio.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 /* A master's answer as Locust 2.12.1 gives it (trimmed stats[]): no worker_count. */
 static const char master_212[] =
 	"{\"current_response_time_percentile_50\": null, \"current_response_time_percentile_95\": "
 	"null, \"errors\": [], \"fail_ratio\": 0.25, \"state\": \"running\", \"stats\": [{\"avg_"
 	"content_length\": 3.0, \"method\": \"GET\", \"name\": \"/\", \"num_failures\": 1, "
-	"\"num_requests\": 4}], \"total_rps\": 12.5, \"user_count\": 10, \"workers\": [{\"cpu_usage\": "
+	"\"num_requests\": 4, \"current_rps\": 12.5}], \"total_rps\": 12.5, \"user_count\": 10, \"workers\": [{\"cpu_usage\": "
 	"1.5, \"id\": \"w1\", \"memory_usage\": 56221696, \"state\": \"running\", \"user_count\": 5}, "
 	"{\"cpu_usage\": 0.0, \"id\": \"w2\", \"memory_usage\": 1, \"state\": \"missing\", "
 	"\"user_count\": 0}, {\"cpu_usage\": 0.0, \"id\": \"w3\", \"memory_usage\": 1, \"state\": "
@@ -59,6 +61,58 @@ static void test_cmdline_auth(void)
 	is_str(small, "abc", "is cut to fit, terminated");
 }
 
+/* Bodies captured from real Locust masters (two workers under load, one killed) and
+ * standalone runs: tests/fixtures/stats-requests/README.md says how. The figures below
+ * are read from the JSON itself: the parser must find them in every version's shape. */
+static const struct captured {
+	const char *file, *state;
+	int workers, missing, users;
+	double fail_ratio, rps;
+	long long requests, failures;
+} captured[] = {
+	/* 2.12.1: no worker_count, no current_rps; total_rps is the current rate */
+	{"locust-2.12.1-master.json", "running", 1, 1, 3, 0.26182965299684541, 54.777777777777779, 634, 166},
+	{"locust-2.12.1-standalone.json", "running", -1, 0, 3, 0.27027027027027029, 43.5, 222, 60},
+	/* 2.37.2: worker_count appears */
+	{"locust-2.37.2-master.json", "running", 1, 1, 3, 0.26829268292682928, 62.333333333333336, 697, 187},
+	{"locust-2.37.2-standalone.json", "running", -1, 0, 3, 0.26066350710900477, 30, 211, 55},
+	/* 2.43.4: total_rps is the run's average (61.9 here), the Aggregated row the rate */
+	{"locust-2.43.4-master.json", "running", 1, 1, 3, 0.26138032305433184, 59.555555555555557, 681, 178},
+	{"locust-2.43.4-standalone.json", "running", -1, 0, 3, 0.23008849557522124, 48, 226, 52},
+	/* 2.45.0 and the newest: current_rps at the top */
+	{"locust-2.45.0-master.json", "running", 1, 1, 3, 0.24634655532359082, 56.833333333333336, 479, 118},
+	{"locust-2.45.0-standalone.json", "running", -1, 0, 3, 0.25592417061611372, 48, 211, 54},
+	{"locust-2.46.7-master.json", "running", 1, 1, 3, 0.24903474903474904, 62, 518, 129},
+	{"locust-2.46.7-standalone.json", "running", -1, 0, 3, 0.18954248366013071, 24.5, 153, 29},
+};
+
+static void test_captured(void)
+{
+	for (size_t i = 0; i < sizeof captured / sizeof captured[0]; i++) {
+		const struct captured *c = &captured[i];
+		char path[256], err[200] = "", *buf = NULL;
+		size_t len = 0;
+		struct webstats ws;
+		snprintf(path, sizeof path, "tests/fixtures/stats-requests/%s", c->file);
+		if (file_read(path, 1 << 20, &buf, &len) < 0) {
+			ok(0, "%s: readable (run from the repository's root)", c->file);
+			continue;
+		}
+		is_int(webstats_parse(buf, len, &ws, err, sizeof err), 0, "%s parses%s%s", c->file,
+		       err[0] ? ": " : "", err);
+		is_str(ws.state, c->state, "%s: state", c->file);
+		is_int(ws.workers, c->workers, "%s: workers not missing", c->file);
+		is_int(ws.workers_missing, c->missing, "%s: missing workers", c->file);
+		is_int(ws.user_count, c->users, "%s: users", c->file);
+		ok(fabs(ws.fail_ratio - c->fail_ratio) < 1e-12, "%s: fail ratio", c->file);
+		ok(fabs(ws.current_rps - c->rps) < 1e-9, "%s: requests/s now (%g)", c->file,
+		   ws.current_rps);
+		is_int(ws.requests, c->requests, "%s: requests", c->file);
+		is_int(ws.failures, c->failures, "%s: failures", c->file);
+		free(buf);
+	}
+}
+
 int main(void)
 {
 	test_cmdline_auth();
@@ -72,7 +126,9 @@ int main(void)
 	is_int(ws.workers_missing, 1, "one missing");
 	ok(fabs(ws.fail_ratio - 0.25) < 1e-9, "fail ratio 0.25");
 	is_int(ws.user_count, 10, "user count");
-	ok(fabs(ws.total_rps - 12.5) < 1e-9, "total rps");
+	ok(fabs(ws.current_rps - 12.5) < 1e-9, "requests/s from the Aggregated row");
+	is_int(ws.requests, 4, "requests of the Aggregated row");
+	is_int(ws.failures, 1, "failures of the Aggregated row");
 
 	is_int(webstats_parse(standalone, strlen(standalone), &ws, err, sizeof err), 0,
 	       "standalone");
@@ -89,8 +145,8 @@ int main(void)
 
 	const char *nofr = "{\"state\":\"stopped\"}";
 	is_int(webstats_parse(nofr, strlen(nofr), &ws, err, sizeof err), 0, "minimal");
-	ok(ws.fail_ratio == -1 && ws.user_count == -1 && ws.total_rps == -1,
-	   "absent numbers are -1");
+	ok(ws.fail_ratio == -1 && ws.user_count == -1 && ws.current_rps == -1 &&
+	   ws.requests == -1 && ws.failures == -1, "absent numbers are -1");
 
 	/* a length shorter than the text: only that prefix is parsed */
 	is_int(webstats_parse(standalone, 20, &ws, err, sizeof err), -1, "truncated body");
@@ -111,5 +167,11 @@ int main(void)
 	t("{\"state\":\"ready\",\"extra\":{\"deep\":[1,2,{\"x\":null}]}}", 0,
 	  "unknown keys are ignored");
 	t("{\"state\":\"ready\"} trailing", -1, "trailing garbage");
+	t("{\"state\":\"ready\",\"stats\":{}}", -1, "stats not an array");
+	t("{\"state\":\"ready\",\"stats\":[1]}", -1, "the Aggregated row not an object");
+	t("{\"state\":\"ready\",\"stats\":[{\"current_rps\":\"9\"}]}", -1,
+	  "current_rps a string");
+	t("{\"state\":\"ready\",\"current_rps\":null}", -1, "top-level current_rps null");
+	test_captured();
 	return done_testing();
 }
