@@ -39,7 +39,7 @@ HC_SRCS   := $(wildcard healthcheck/*.c)
 HC_OBJS   := $(HC_SRCS:%.c=$(BUILD)/%.o)
 # everything but the two programs' loops and command lines: what unit tests and fuzz
 # replays link
-LIB_OBJS  := $(filter-out $(addprefix $(BUILD)/entrypoint/,main.o cli.o master.o) $(BUILD)/healthcheck/main.o,$(EP_OBJS) $(HC_OBJS) $(CM_OBJS))
+LIB_OBJS  := $(filter-out $(addprefix $(BUILD)/entrypoint/,main.o cli.o master.o stats.o) $(BUILD)/healthcheck/main.o,$(EP_OBJS) $(HC_OBJS) $(CM_OBJS))
 UT_SRCS   := $(wildcard tests/unit/test_*.c)
 UT_BINS   := $(UT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
@@ -47,7 +47,8 @@ FUZZ_DRV  := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/replay_%)
 
 PROGS     := $(BUILD)/locust-entrypoint $(if $(HC_SRCS),$(BUILD)/locust-healthcheck)
 
-.PHONY: all test unit integration asan fuzz bench demo install deps clean check-tools taskdefs lint
+.PHONY: all test unit integration asan fuzz bench demo install deps clean check-tools taskdefs lint \
+        check-suites
 all: $(PROGS)
 
 # header dependencies come from the compiler (-MMD -MP): $(BUILD)/**/*.d
@@ -110,6 +111,12 @@ lint:
 	for f in $(EP_SRCS) $(CM_SRCS) $(HC_SRCS); do echo "clang-tidy $$f"; \
 	  clang-tidy --quiet $$f -- -std=c11 -D_GNU_SOURCE $(WARN) $(PKG_CFLAGS) \
 	    -DLE_VERSION='"$(VERSION)"' $(INCLUDES) -Ihealthcheck || rc=1; done; exit $$rc
+
+# -Werror build and unit tests on newer Debian releases, in cached debootstrap chroots
+# (.ci/check-suites says where and how); SUITES="trixie sid" by default. As root.
+SUITES ?= trixie sid
+check-suites:
+	SUITES="$(SUITES)" bash .ci/check-suites
 
 bench: $(PROGS)
 	LE_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/bench.py

@@ -34,10 +34,14 @@ static void usage(FILE *f)
 		"         LOCUST_ECS_MASTER_WAIT, LOCUST_ECS_PROBE, LOCUST_ECS_PROBE_TIMEOUT,\n"
 		"         LOCUST_ECS_DNS_SERVERS, LOCUST_ECS_ENGINES, LOCUST_ECS_RECHECK_INTERVAL,\n"
 		"         LOCUST_ECS_REJOIN_WINDOW, LOCUST_ECS_STATE_DIR, LOCUST_ECS_METADATA,\n"
-		"         LOCUST_ECS_HEALTH_*  (see README.md)\n\n"
+		"         LOCUST_ECS_HEALTH_*, LOCUST_ECS_METRICS, LOCUST_ECS_METRICS_INTERVAL,\n"
+		"         LOCUST_ECS_METRICS_NAMESPACE, LOCUST_ECS_METRICS_PER_REQUEST,\n"
+		"         LOCUST_ECS_TEST_NAME, LOCUST_ECS_GUARD_FAIL_RATIO, LOCUST_ECS_GUARD_P95,\n"
+		"         LOCUST_ECS_GUARD_FOR  (see README.md)\n\n"
 		"Arguments after the options go to Locust; use -- before Locust's own --help.\n"
-		"Exit: the engine's status, 128+signal, 126/127 engine not runnable, 64 usage,\n"
-		"78 configuration, 69 master not reachable in time, 70 internal error.\n");
+		"Exit: the engine's status, 128+signal, 126/127 engine not runnable, 3 stopped by\n"
+		"the guardrail, 64 usage, 78 configuration, 69 master not reachable in time,\n"
+		"70 internal error.\n");
 }
 
 static void version(void)
@@ -118,6 +122,16 @@ static int print_config(struct sup *s)
 				      (json_int_t)c->rejoin_window_ms, "state_dir", c->state_dir,
 				      "health_timeout_ms", (json_int_t)c->health_timeout_ms,
 				      "health_grace_ms", (json_int_t)c->health_grace_ms));
+	json_object_set_new(doc, "metrics",
+			    json_pack("{s:b, s:I, s:i, s:s, s:s?, s:{s:o?, s:I, s:I}}", "on",
+				      c->metrics, "interval_ms", (json_int_t)c->metrics_interval_ms,
+				      "per_request", c->metrics_per_request,
+				      "namespace", c->metrics_namespace, "test_name", c->test_name,
+				      "guard", "fail_ratio", c->guard_fail_ratio >= 0
+								 ? json_real(c->guard_fail_ratio)
+								 : NULL,
+				      "p95_ms", (json_int_t)c->guard_p95_ms, "for_ms",
+				      (json_int_t)c->guard_for_ms));
 	char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
 	int rc = 0;
 	if (text) {

@@ -3,6 +3,7 @@
 #include "words.h"
 #include "duration.h"
 #include "bounds.h"
+#include "webstats.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -642,6 +643,26 @@ static int parse_engine_knobs(struct config *cfg, char *const envp[], char *err,
 	return 0;
 }
 
+/* A decimal from 0 to 1 ("0.05"); -1 in *out when unset. */
+static int knob_ratio(char *const envp[], const char *name, double *out, char *err,
+		      size_t errlen)
+{
+	const char *s = env(envp, name);
+	char sb[128], *end;
+	*out = -1;
+	if (!s)
+		return 0;
+	errno = 0;
+	double d = strtod(s, &end);
+	if (errno || *end || end == s || !(d >= 0.0 && d <= 1.0) ||
+	    !(isdigit((unsigned char)*s) || *s == '.'))
+		return fail(err, errlen, EXIT_CONFIG,
+			    "%s=\"%s\" is not accepted: use a decimal from 0 to 1, as in 0.05",
+			    name, show(s, sb, sizeof sb));
+	*out = d;
+	return 0;
+}
+
 static int parse_knobs(struct config *cfg, char *const envp[], char *err, size_t errlen)
 {
 	static const char *const fmts[] = {"auto", "json", "text", NULL};
@@ -728,19 +749,78 @@ static int parse_knobs(struct config *cfg, char *const envp[], char *err, size_t
 				    "number from 0 to 100000", show(s, sb, sizeof sb));
 		cfg->health_min_workers = (int)n;
 	}
-	s = env(envp, "LOCUST_ECS_HEALTH_MAX_FAIL_RATIO");
-	cfg->health_max_fail_ratio = -1;
-	if (s) {
-		char *end;
-		errno = 0;
-		double d = strtod(s, &end);
-		if (errno || *end || end == s || !(d >= 0.0 && d <= 1.0) ||
-		    !(isdigit((unsigned char)*s) || *s == '.'))
-			return fail(err, errlen, EXIT_CONFIG,
-				    "LOCUST_ECS_HEALTH_MAX_FAIL_RATIO=\"%s\" is not accepted: use "
-				    "a decimal from 0 to 1, as in 0.05", show(s, sb, sizeof sb));
-		cfg->health_max_fail_ratio = d;
+	return knob_ratio(envp, "LOCUST_ECS_HEALTH_MAX_FAIL_RATIO", &cfg->health_max_fail_ratio,
+			  err, errlen);
+}
+
+/* A CloudWatch namespace (its PutMetricData rules): 1-255 of letters, digits and
+ * . - _ / # : and blanks, not starting with "AWS/" (AWS's own). */
+static int valid_namespace(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 255 || strncmp(s, "AWS/", 4) == 0)
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr(".-_/#: ", *s))
+			return 0;
+	return 1;
+}
+
+static int utf8_ok(const char *s);
+
+/* A CloudWatch dimension value of ours: 1-255 bytes of UTF-8, something besides blanks,
+ * no control characters, quotes or backslashes (kept plain in logs and queries). */
+static int valid_test_name(const char *s)
+{
+	int seen = 0;
+	if (strlen(s) > 255 || !utf8_ok(s))
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
+			return 0;
+		seen |= *p != ' ';
 	}
+	return seen;
+}
+
+/* Live metrics (CloudWatch EMF) and the guardrail. */
+static int parse_metric_knobs(struct config *cfg, char *const envp[], char *err, size_t errlen)
+{
+	static const char *const onoff[] = {"off", "on", NULL};
+	char sb[128];
+	int rc;
+	if ((rc = knob_choice(envp, "LOCUST_ECS_METRICS", onoff, "on or off", 0, &cfg->metrics,
+			      err, errlen)) ||
+	    (rc = knob_duration(envp, "LOCUST_ECS_METRICS_INTERVAL", 60000, 1000, 3600000,
+				&cfg->metrics_interval_ms, err, errlen)) ||
+	    (rc = knob_duration(envp, "LOCUST_ECS_GUARD_P95", 0, 0, 3600000, &cfg->guard_p95_ms,
+				err, errlen)) ||
+	    (rc = knob_duration(envp, "LOCUST_ECS_GUARD_FOR", 30000, 0, 86400000,
+				&cfg->guard_for_ms, err, errlen)) ||
+	    (rc = knob_ratio(envp, "LOCUST_ECS_GUARD_FAIL_RATIO", &cfg->guard_fail_ratio, err,
+			     errlen)))
+		return rc;
+	const char *per = env(envp, "LOCUST_ECS_METRICS_PER_REQUEST");
+	long n = 0;
+	if (per && parse_long(per, 0, WEBSTATS_TOP, &n) < 0)
+		return fail(err, errlen, EXIT_CONFIG,
+			    "LOCUST_ECS_METRICS_PER_REQUEST=\"%s\" is not accepted: use a number "
+			    "from 0 to %d (the busiest request names, each a billed metric set)",
+			    show(per, sb, sizeof sb), WEBSTATS_TOP);
+	cfg->metrics_per_request = (int)n;
+	const char *ns = env(envp, "LOCUST_ECS_METRICS_NAMESPACE");
+	cfg->metrics_namespace = ns ? ns : "Locust";
+	if (!valid_namespace(cfg->metrics_namespace))
+		return fail(err, errlen, EXIT_CONFIG,
+			    "LOCUST_ECS_METRICS_NAMESPACE=\"%s\" is not accepted: use 1-255 "
+			    "letters, digits, blanks and . - _ / # :, not starting with AWS/",
+			    show(cfg->metrics_namespace, sb, sizeof sb));
+	cfg->test_name = env(envp, "LOCUST_ECS_TEST_NAME");
+	if (cfg->test_name && !valid_test_name(cfg->test_name))
+		return fail(err, errlen, EXIT_CONFIG,
+			    "LOCUST_ECS_TEST_NAME=\"%s\" is not accepted: use 1-255 characters "
+			    "of UTF-8 text, not only blanks, without quotes, backslashes or "
+			    "control characters", show(cfg->test_name, sb, sizeof sb));
 	return 0;
 }
 
@@ -892,6 +972,7 @@ int config_parse(struct config *cfg, char *const envp[], int argc, char *const a
 	    (rc = parse_target(cfg, envp, &f, err, errlen)) ||
 	    (rc = parse_engine_facts(cfg, envp, &f, err, errlen)) ||
 	    (rc = parse_knobs(cfg, envp, err, errlen)) ||
+	    (rc = parse_metric_knobs(cfg, envp, err, errlen)) ||
 	    (rc = parse_processes(cfg, envp, &f, err, errlen)) ||
 	    (rc = parse_engine_knobs(cfg, envp, err, errlen)))
 		return rc;

@@ -87,6 +87,16 @@ struct config {
 	long health_timeout_ms;      /* LOCUST_ECS_HEALTH_TIMEOUT */
 	long health_grace_ms;        /* LOCUST_ECS_HEALTH_GRACE */
 
+	/* live metrics (CloudWatch EMF on stdout) and the guardrail */
+	int metrics;                 /* LOCUST_ECS_METRICS: on/off */
+	long metrics_interval_ms;    /* LOCUST_ECS_METRICS_INTERVAL */
+	const char *metrics_namespace; /* LOCUST_ECS_METRICS_NAMESPACE, default "Locust" */
+	const char *test_name;       /* LOCUST_ECS_TEST_NAME or NULL (then the task family) */
+	int metrics_per_request;     /* LOCUST_ECS_METRICS_PER_REQUEST: busiest names, 0 none */
+	double guard_fail_ratio;     /* LOCUST_ECS_GUARD_FAIL_RATIO, <0 = none */
+	long guard_p95_ms;           /* LOCUST_ECS_GUARD_P95, 0 = none */
+	long guard_for_ms;           /* LOCUST_ECS_GUARD_FOR: how long a threshold is crossed */
+
 	/* storage behind the pointers above */
 	char **spent;                /* engine options taken over by the supervisor */
 	int nspent;

@@ -4,10 +4,12 @@
 #define LE_CORE_H
 
 #include "config.h"
+#include "httploop.h"
 #include "bounds.h"
 #include "metadata.h"
 #include "probe.h"
 #include "resolve.h"
+#include "stats.h"
 #include "supervise.h"
 
 #include <poll.h>
@@ -53,6 +55,10 @@ struct sup {
 	int nx_noted;
 	struct probe *recheck;     /* tcp probe kind: a fresh connect to the master each recheck */
 	struct resolve_result last_res;
+
+	/* libcurl transfers in the loop (metrics, results); NULL until something needs one */
+	struct httploop *http;
+	struct stats stats;        /* live figures, EMF and the guardrail (master, standalone) */
 
 	/* stopping */
 	int stop_sig;

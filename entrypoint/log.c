@@ -1,76 +1,37 @@
 /* log: structured lines for CloudWatch Logs (JSON) or people (text), never blocking PID 1. */
 #include "log.h"
+#include "outfd.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define LOG_CTX_MAX 6
 
-/* How a line reaches stderr without ever waiting for a reader. */
-enum path {
-	PATH_PLAIN,   /* a regular file or /dev/null: a write does not wait */
-	PATH_OWN,     /* our own O_NONBLOCK open of the pipe, FIFO or terminal behind fd 2 */
-	PATH_SEND,    /* a socket: send() with MSG_DONTWAIT */
-	PATH_POLL,    /* a pipe we could not reopen: write only when poll says there is room */
-};
-
 static struct {
 	int json;
 	enum log_level level;
 	const char *program;
-	enum path path;
-	int fd;
-	unsigned long dropped, dropped_told;
+	struct outfd out;
+	unsigned long dropped_told;
 	struct { char key[16]; char val[160]; } ctx[LOG_CTX_MAX];
-} lg = {1, LOGLVL_INFO, "locust-entrypoint", PATH_PLAIN, STDERR_FILENO, 0, 0, {{"", ""}}};
+} lg = {1, LOGLVL_INFO, "locust-entrypoint", {STDERR_FILENO, 0, 0}, 0, {{"", ""}}};
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
-
-/* O_NONBLOCK on fd 2 itself would change the open file description the engines share
- * (Python would see EAGAIN); reopening through /proc makes a description of our own. */
-static void choose_path(void)
-{
-	struct stat st;
-	if (lg.fd != STDERR_FILENO)
-		close(lg.fd);
-	lg.fd = STDERR_FILENO;
-	lg.path = PATH_PLAIN;
-	if (fstat(STDERR_FILENO, &st) < 0 || S_ISREG(st.st_mode))
-		return;
-	if (S_ISSOCK(st.st_mode)) {
-		lg.path = PATH_SEND;
-		return;
-	}
-	if (S_ISCHR(st.st_mode) && !isatty(STDERR_FILENO))
-		return; /* /dev/null and the like */
-	int fd = open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd >= 0) {
-		lg.fd = fd;
-		lg.path = PATH_OWN;
-	} else {
-		lg.path = PATH_POLL;
-	}
-}
 
 void log_init(enum log_format fmt, enum log_level level, const char *program)
 {
 	lg.json = fmt == LOGFMT_JSON || (fmt == LOGFMT_AUTO && !isatty(STDERR_FILENO));
 	lg.level = level;
 	lg.program = program;
-	choose_path();
+	outfd_open(&lg.out, STDERR_FILENO);
 }
 
 unsigned long log_dropped(void)
 {
-	return lg.dropped;
+	return lg.out.dropped;
 }
 
 void log_context(const char *key, const char *value)
@@ -156,43 +117,15 @@ void log_json_escape(const char *s, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
-static int write_now(const char *line, size_t len)
-{
-	ssize_t w;
-	struct pollfd pfd = {.fd = lg.fd, .events = POLLOUT};
-	switch (lg.path) {
-	case PATH_SEND:
-		w = send(lg.fd, line, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (w < 0 && errno == ENOTSOCK) /* not a socket after all */
-			w = write(lg.fd, line, len);
-		break;
-	case PATH_POLL:
-		/* a pipe with room for a page takes a line of up to PIPE_BUF without waiting */
-		if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLOUT))
-			return -1;
-		w = write(lg.fd, line, len);
-		break;
-	default:
-		do
-			w = write(lg.fd, line, len);
-		while (w < 0 && errno == EINTR);
-		break;
-	}
-	return w == (ssize_t)len ? 0 : -1;
-}
-
 int log_write_line(const char *line, size_t len)
 {
-	if (write_now(line, len) == 0)
-		return 0;
-	lg.dropped++;
-	return -1;
+	return outfd_write(&lg.out, line, len);
 }
 
 /* ",\"dropped\":N" or " [N lines dropped]": what was lost since the last line through. */
 static size_t dropped_note(char *buf, size_t len)
 {
-	unsigned long n = lg.dropped - lg.dropped_told;
+	unsigned long n = lg.out.dropped - lg.dropped_told;
 	if (!n)
 		return 0;
 	int k = lg.json ? snprintf(buf, len, ",\"dropped\":%lu", n)
@@ -265,5 +198,5 @@ void log_at(enum log_level lvl, const char *event, const char *fmt, ...)
 	line[o++] = '\n';
 	/* one write per line: lines of the supervisor and the engines do not interleave */
 	if (log_write_line(line, o) == 0)
-		lg.dropped_told = lg.dropped;
+		lg.dropped_told = lg.out.dropped;
 }

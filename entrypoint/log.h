@@ -34,8 +34,8 @@ unsigned long log_dropped(void);
  * never inside an escape or a character. */
 void log_json_escape(const char *s, char *out, size_t outlen);
 
-/* Writes one whole line (with its newline) through the supervisor's non-blocking path:
- * 0, or -1 when it was dropped (and counted). For other line writers (metrics). */
+/* Writes one whole line (with its newline) through the log's non-blocking path: 0, or
+ * -1 when it was dropped (and counted). */
 int log_write_line(const char *line, size_t len);
 
 #endif

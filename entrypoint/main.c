@@ -150,8 +150,10 @@ void core_start_all(struct sup *s, long long now)
 {
 	for (int i = 0; i < s->neng && !ending(s); i++)
 		start_engine(s, i, now);
-	if (!ending(s))
-		core_set_phase(s, PH_RUNNING);
+	if (ending(s))
+		return;
+	core_set_phase(s, PH_RUNNING);
+	stats_begin(s, now);
 }
 
 static void note_final(struct sup *s, int status)
@@ -322,6 +324,8 @@ static void step_running(struct sup *s, long long now)
 	}
 	if (s->phase == PH_RUNNING && s->cfg.role == ROLE_WORKER)
 		master_running_step(s, now);
+	else if (s->phase == PH_RUNNING)
+		stats_step(s, now);
 }
 
 /* The engines and all they forked (Locust's --processes workers outlive their parent)
@@ -365,6 +369,9 @@ long core_min_timeout(long t, long long deadline, long long now)
 static long loop_timeout(struct sup *s, long long now)
 {
 	long t = master_timeout(s, -1, now);
+	if (s->http && httploop_timeout(s->http) >= 0)
+		t = core_min_timeout(t, now + httploop_timeout(s->http), now);
+	t = stats_timeout(s, t, now);
 	if (s->phase == PH_STOPPING || s->phase == PH_DRAINING || s->phase == PH_RESTARTING)
 		t = core_min_timeout(t, s->killed ? 0 : s->stop_deadline, now);
 	if (s->phase == PH_RUNNING)
@@ -382,8 +389,10 @@ static int loop(struct sup *s)
 		int nres, children_left;
 		long long now = clock_mono_ms();
 		pfd[0] = (struct pollfd){.fd = s->sfd, .events = POLLIN};
-		int n = 1 + master_pollfds(s, pfd + 1, MAX_POLL - 1, &nres);
-		if (poll(pfd, (nfds_t)n, (int)loop_timeout(s, now)) < 0 && errno != EINTR) {
+		int n = 1 + master_pollfds(s, pfd + 1, MAX_POLL / 2, &nres);
+		int nhttp = s->http ? httploop_pollfds(s->http, pfd + n, MAX_POLL - n) : 0;
+		if (poll(pfd, (nfds_t)n + (nfds_t)nhttp, (int)loop_timeout(s, now)) < 0 &&
+		    errno != EINTR) {
 			int e = errno;
 			struct timespec pause = {0, 10L * 1000 * 1000};
 			nanosleep(&pause, NULL); /* never spin on a poll that keeps failing */
@@ -395,6 +404,8 @@ static int loop(struct sup *s)
 		if (sup_reap(s->eng, s->neng, &children_left))
 			after_reap(s, now);
 		master_process(s, pfd + 1, nres, now);
+		if (s->http)
+			httploop_process(s->http, pfd + n, nhttp);
 		if (phases[s->phase].step)
 			phases[s->phase].step(s, now);
 		/* the one way out: stopping or draining, and nothing left below us */
@@ -455,9 +466,12 @@ int main(int argc, char **argv)
 	rc = cli_prepare(&s, argc, argv);
 	if (rc < 0) {
 		rc = run(&s);
+		stats_end(&s, rc);
 		log_info("exit", "exiting with status %d", rc);
 	}
 	master_close(&s);
+	stats_close(&s);
+	httploop_free(s.http);
 	if (s.state_written)
 		state_remove(s.cfg.state_dir);
 	config_free(&s.cfg);

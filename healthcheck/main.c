@@ -444,12 +444,13 @@ static void check_web(struct hc *h)
 		     s->role, url, err);
 	else {
 		json_object_set_new(json_object_get(h->extra, "web"), "stats",
-				    json_pack("{s:s, s:i, s:i, s:f, s:I, s:f, s:I, s:I}", "state",
-					      ws.state, "workers", ws.workers, "workers_missing",
-					      ws.workers_missing, "fail_ratio", ws.fail_ratio,
-					      "user_count", (json_int_t)ws.user_count, "current_rps",
-					      ws.current_rps, "requests", (json_int_t)ws.requests,
-					      "failures", (json_int_t)ws.failures));
+				    json_pack("{s:s, s:i, s:i, s:f, s:I, s:f, s:f, s:I, s:I}",
+					      "state", ws.state, "workers", ws.workers,
+					      "workers_missing", ws.workers_missing, "fail_ratio",
+					      ws.fail_ratio, "user_count", (json_int_t)ws.user_count,
+					      "total_rps", ws.total_rps, "current_rps", ws.cur_rps,
+					      "requests", (json_int_t)ws.num_requests, "failures",
+					      (json_int_t)ws.num_failures));
 		judge_stats(h, &ws, ms);
 	}
 out:

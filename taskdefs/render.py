@@ -13,6 +13,10 @@ Variants (--variant, make VARIANT=readonly,exec) live in variants/NAME/: variant
 changes the templates with a JSON merge patch (RFC 7396: objects merge, null removes a
 key) per file-name pattern, where a key "name[*]" patches every item of the list "name";
 any other JSON file there is a template that only that variant renders.
+
+An object {"$json": VALUE} in a template is written as VALUE filled and encoded as one
+JSON string (an API parameter that is a JSON document in a string, such as PutDashboard's
+DashboardBody), so the template stays readable and every value in it is quoted correctly.
 """
 import argparse
 import base64
@@ -26,6 +30,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 VARIANTS = os.path.join(HERE, "variants")
 PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
+JSON_STRING = "$json"  # {"$json": value}: value written as a JSON string
 
 # Fargate task sizes: CPU units -> accepted memory (MiB).
 FARGATE_SIZES = {
@@ -42,7 +47,8 @@ ARN = r"arn:aws(-cn|-us-gov)?"
 
 
 class Var:
-    """One placeholder: its kind (str, list or int), default, accepted form and meaning."""
+    """One placeholder: its kind (str, list, int or number), default, accepted form and
+    meaning."""
 
     def __init__(self, name, help, pattern=None, default=None, kind="str", env=(),
                  accepted=None, minimum=None, maximum=None, default_map=None, encode=None):
@@ -104,6 +110,22 @@ VARS = {v.name: v for v in [
     Var("WORKER_CPU", "CPU units of a worker task (one engine per vCPU)", r"\d+",
         default="1024"),
     Var("WORKER_MEMORY", "memory (MiB) of a worker task", r"\d+", default="2048"),
+    Var("METRICS", "live metrics (CloudWatch EMF lines) of the master and standalone tasks",
+        r"on|off", default="on", accepted="on or off"),
+    Var("TEST_NAME", "the TestName dimension of the metrics; names the dashboard and alarms",
+        r"[A-Za-z0-9_-]{1,200}", default="loadtest",
+        accepted="1 to 200 letters, digits, - or _"),
+    Var("METRICS_NAMESPACE", "CloudWatch namespace of the metrics (not AWS/...)",
+        r"(?!AWS/|:)[A-Za-z0-9_./#:-]{1,255}", default="Locust"),
+    Var("METRICS_PERIOD", "seconds between two metric lines, and the alarms' period "
+        "(10, 20 and 30: high resolution, dearer alarms)", r"10|20|30|60", default="60",
+        kind="int", accepted="10, 20, 30 or 60"),
+    Var("ALARM_ROLE", "the role whose metrics the alarms watch", r"master|standalone",
+        default="master", accepted="master or standalone"),
+    Var("ALARM_FAIL_RATIO", "alarm above this share of failed requests", r"\d+(\.\d+)?",
+        default="0.05", kind="number", minimum=0, maximum=1),
+    Var("ALARM_P95_MS", "alarm above this 95th percentile response time (ms)", r"\d+",
+        default="1000", kind="int", minimum=1, maximum=3600000),
     Var("TASK_ROLE_ARN", "task role of the exec variant (ECS Exec's ssmmessages channels)",
         ARN + r":iam::\d{12}:role/[\w+=,.@/-]+",
         default="arn:aws:iam::${ACCOUNT_ID}:role/locust-ecs-task"),
@@ -310,8 +332,8 @@ def check(values, variants=None):
             errors.append(f"{name}=\"{raw}\" is not accepted: "
                           f"{var.accepted or 'expected ' + var.help}")
             continue
-        if var.kind == "int":
-            n = int(raw)
+        if var.kind in ("int", "number"):
+            n = int(raw) if var.kind == "int" else float(raw)
             if (var.minimum is not None and n < var.minimum) or \
                (var.maximum is not None and n > var.maximum):
                 errors.append(f"{name}={raw} is out of range: from {var.minimum} to "
@@ -337,8 +359,12 @@ def check(values, variants=None):
 def fill(node, typed, where):
     """A copy of node with every placeholder replaced. A string that is exactly one
     placeholder of a list becomes its items in a list, its items joined by commas
-    elsewhere; of a number, the number."""
+    elsewhere; of a number, the number (inside a longer string, its digits). An object
+    {"$json": value} becomes value, filled, as a JSON string."""
     if isinstance(node, dict):
+        if set(node) == {JSON_STRING}:
+            return json.dumps(fill(node[JSON_STRING], typed, where), ensure_ascii=False,
+                              separators=(",", ":"))
         return {k: fill(v, typed, f"{where}.{k}") for k, v in node.items()}
     if isinstance(node, list):
         out = []
@@ -351,15 +377,15 @@ def fill(node, typed, where):
         return out
     if isinstance(node, str):
         m = PLACEHOLDER.fullmatch(node)
-        if m and VARS[m.group(1)].kind == "int":
+        if m and VARS[m.group(1)].kind in ("int", "number"):
             return typed[m.group(1)]
         if m and VARS[m.group(1)].kind == "list":
             return ",".join(typed[m.group(1)])
         for name in PLACEHOLDER.findall(node):
-            if VARS[name].kind != "str":
+            if VARS[name].kind == "list":
                 raise RenderError(f"{where}: ${{{name}}} is a {VARS[name].kind} and must be "
                                   "a whole value")
-        return PLACEHOLDER.sub(lambda mm: typed[mm.group(1)], node)
+        return PLACEHOLDER.sub(lambda mm: str(typed[mm.group(1)]), node)
     return node
 
 
@@ -452,7 +478,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(
         prog="render.py", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Fills the placeholders of taskdefs/*.json (ECS task definitions, "
-                    "overrides, services, Cloud Map, IAM) and writes them to --out.",
+                    "overrides, services, Cloud Map, IAM, CloudWatch dashboard and alarms) "
+                    "and writes them to --out.",
         epilog="values:\n" + describe())
     ap.add_argument("--out", default=os.path.join(os.path.dirname(HERE), "build", "taskdefs"),
                     help="output directory (default build/taskdefs)")

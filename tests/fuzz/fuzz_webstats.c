@@ -1,6 +1,6 @@
 /* fuzz_webstats: Locust's /stats/requests parser, and the reader of --web-auth from an
  * engine's /proc/PID/cmdline, on arbitrary bytes. */
-#include "../../healthcheck/webstats.h"
+#include "webstats.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -15,8 +15,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!memchr(ws.state, '\0', sizeof ws.state) || ws.workers < -1 ||
 		    ws.workers_missing < 0 || (ws.fail_ratio < 0 && ws.fail_ratio != -1) ||
 		    ws.fail_ratio != ws.fail_ratio || ws.user_count < -1 ||
-		    (ws.current_rps < 0 && ws.current_rps != -1) || ws.requests < -1 ||
-		    ws.failures < -1)
+		    (ws.cur_rps < 0 && ws.cur_rps != -1) || ws.num_requests < -1 ||
+		    ws.num_failures < -1)
 			__builtin_trap();
 	} else if (!memchr(err, '\0', sizeof err) || !err[0]) {
 		__builtin_trap(); /* a failure always says why */

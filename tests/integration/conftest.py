@@ -1,4 +1,5 @@
 """Shared helpers of the integration tests: real binaries, real Locust, every process ended."""
+import fcntl
 import json
 import os
 import signal
@@ -110,14 +111,15 @@ class Proc:
     """A process we started: its own process group, output to files, ended by pid."""
 
     def __init__(self, argv, env=None, cwd=None, logdir=None, name="proc", stdin=None,
-                 stderr=None, **popen_kw):
+                 stderr=None, stdout=None, **popen_kw):
         self.name = name
         self.out = os.path.join(logdir, f"{name}.out")
         self.err = os.path.join(logdir, f"{name}.err")
         self._o = open(self.out, "wb")
         self._e = open(self.err, "wb")
         popen_kw.setdefault("start_new_session", True)
-        self.p = subprocess.Popen(argv, env=env, cwd=cwd, stdout=self._o,
+        self.p = subprocess.Popen(argv, env=env, cwd=cwd,
+                                  stdout=stdout if stdout is not None else self._o,
                                   stderr=stderr if stderr is not None else self._e,
                                   stdin=stdin if stdin is not None else subprocess.DEVNULL,
                                   **popen_kw)
@@ -425,6 +427,25 @@ def notes(tmp_path):
 
 def has_note(tmp_path, text):
     return any(text in l for l in notes(tmp_path))
+
+
+def fill_pipe(w):
+    """Fills the pipe behind w to the last byte, then makes w blocking again."""
+    fl = fcntl.fcntl(w, fcntl.F_GETFL)
+    fcntl.fcntl(w, fcntl.F_SETFL, fl | os.O_NONBLOCK)
+    n = 0
+    try:
+        while True:
+            n += os.write(w, b"x" * 4096)
+    except BlockingIOError:
+        pass
+    try:
+        while True:
+            n += os.write(w, b"x")
+    except BlockingIOError:
+        pass
+    fcntl.fcntl(w, fcntl.F_SETFL, fl)
+    return n
 
 
 class Newest:

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import (ENTRY, FAKE, HEALTH, fake_env, free_port, has_note, notes,
+from conftest import (ENTRY, FAKE, HEALTH, fake_env, fill_pipe, free_port, has_note, notes,
                       read_log, wait_for, zmq_router)
 
 ASAN = "build-asan" in ENTRY
@@ -31,25 +31,6 @@ def events(log, name):
 
 
 # ---------- 1. a stalled stderr never freezes PID 1 ----------
-
-def fill_pipe(w):
-    """Fills the pipe behind w to the last byte, then makes w blocking again."""
-    fl = fcntl.fcntl(w, fcntl.F_GETFL)
-    fcntl.fcntl(w, fcntl.F_SETFL, fl | os.O_NONBLOCK)
-    n = 0
-    try:
-        while True:
-            n += os.write(w, b"x" * 4096)
-    except BlockingIOError:
-        pass
-    try:
-        while True:
-            n += os.write(w, b"x")
-    except BlockingIOError:
-        pass
-    fcntl.fcntl(w, fcntl.F_SETFL, fl)
-    return n
-
 
 def drain(r):
     fl = fcntl.fcntl(r, fcntl.F_GETFL)

@@ -253,6 +253,102 @@ CLOUDMAP_SERVICE = {
 POLICY = {"Version": one_of("2012-10-17"), "Statement": nonempty([dict])}
 
 
+def json_string(spec):
+    """A string holding one JSON document of the shape spec."""
+    def check(v, where):
+        shape(v, str, where)
+        try:
+            doc = json.loads(v)
+        except ValueError as e:
+            raise AssertionError(f"{where}: not a JSON document: {e}")
+        shape(doc, spec, f"{where}<json>")
+    return check
+
+
+def at_most(n):
+    def check(v, where):
+        assert len(v) <= n, f"{where}: {len(v)} items, the most is {n}"
+    return check
+
+
+def number(v, where):
+    assert isinstance(v, (int, float)) and not isinstance(v, bool), \
+        f"{where}: expected a number, got {v!r}"
+
+
+def dashboard_period(v, where):
+    shape(v, int, where)
+    assert v >= 60 and v % 60 == 0, f"{where}: a widget's period is a multiple of 60, not {v}"
+
+
+def alarm_period(v, where):
+    shape(v, int, where)
+    assert v in (10, 20, 30) or (v >= 60 and v % 60 == 0), \
+        f"{where}: an alarm's period is 10, 20, 30 or a multiple of 60, not {v}"
+
+
+STAT = str_match(r"SampleCount|Average|Sum|Minimum|Maximum|p\d{1,2}(\.\d+)?")
+COLOR = str_match(r"#[0-9a-f]{6}")
+
+
+def metric_line(v, where):
+    """[Namespace, MetricName, DimensionName, DimensionValue, ..., {rendering}], written
+    out in full (no "." shorthand, so every line names its own metric)."""
+    shape(v, nonempty(list), where)
+    names, opts = (v[:-1], v[-1]) if isinstance(v[-1], dict) else (v, {})
+    for i, x in enumerate(names):
+        shape(x, nonempty(str), f"{where}[{i}]")
+        assert x != ".", f"{where}[{i}]: written in full, not \".\""
+    assert len(names) >= 2 and len(names) % 2 == 0, f"{where}: namespace, name, dimension pairs"
+    shape(opts, {"?label": str, "?color": COLOR, "?stat": STAT,
+                 "?yAxis": one_of("left", "right")}, f"{where}[-1]")
+
+
+# The dashboard body (CloudWatch User Guide, "Dashboard Body Structure and Syntax"): widgets
+# on a grid of 24 columns; metric widgets with a region and 1-500 metrics.
+METRIC_WIDGET = {
+    "title": nonempty(str), "view": one_of("timeSeries", "singleValue"), "stacked": bool,
+    "liveData": bool, "region": str, "period": dashboard_period, "stat": STAT,
+    "metrics": both(nonempty([metric_line]), at_most(500)),
+    "?yAxis": {"?left": {"?min": number, "?max": number, "?label": str, "?showUnits": bool}},
+    "?annotations": {"horizontal": nonempty([{
+        "value": number, "?label": str, "?fill": one_of("above", "below", "none"),
+        "?color": COLOR}])}}
+WIDGET_PROPERTIES = {
+    "metric": METRIC_WIDGET,
+    "text": {"markdown": nonempty(str)},
+    "alarm": {"alarms": nonempty([str_match(r"arn:aws:cloudwatch:[a-z0-9-]+:\d{12}:alarm:.+")]),
+              "?title": str, "?sortBy": one_of("default", "stateUpdatedTimestamp", "timestamp")},
+}
+
+
+def widgets(v, where):
+    shape(v, nonempty([{"type": one_of(*WIDGET_PROPERTIES), "x": int_in(0, 23),
+                        "y": int_in(0, 100000), "width": int_in(1, 24),
+                        "height": int_in(1, 1000), "properties": dict}]), where)
+    at_most(500)(v, where)
+    for i, x in enumerate(v):
+        assert x["x"] + x["width"] <= 24, f"{where}[{i}]: wider than the grid"
+        shape(x["properties"], WIDGET_PROPERTIES[x["type"]], f"{where}[{i}].properties")
+
+
+DASHBOARD = {"DashboardName": str_match(r"[A-Za-z0-9_-]{1,255}"),
+             "DashboardBody": json_string({"?start": str_match(r"-P(T\d+[MH]|\d+[DWM])"),
+                                           "?periodOverride": one_of("auto", "inherit"),
+                                           "widgets": widgets})}
+# PutMetricAlarm (CloudWatch API reference) for one metric with a static threshold
+ALARM = {"AlarmName": str_match(r"[A-Za-z0-9_.-]{1,255}"), "?AlarmDescription": str,
+         "Namespace": str_match(r"[^:].{0,254}"), "MetricName": str_match(r".{1,255}"),
+         "Dimensions": nonempty([{"Name": str, "Value": nonempty(str)}]),
+         "Statistic": one_of("SampleCount", "Average", "Sum", "Minimum", "Maximum"),
+         "Period": alarm_period, "EvaluationPeriods": int_in(1, 8640),
+         "DatapointsToAlarm": int_in(1, 8640), "Threshold": number,
+         "ComparisonOperator": one_of("GreaterThanThreshold", "GreaterThanOrEqualToThreshold",
+                                      "LessThanThreshold", "LessThanOrEqualToThreshold"),
+         "TreatMissingData": one_of("breaching", "notBreaching", "ignore", "missing"),
+         "?AlarmActions": [str], "?OKActions": [str], "?ActionsEnabled": bool}
+
+
 def kind_of(name):
     for suffix, kind in [("ec2-launch-template.json", "launch-template"),
                          ("ec2-auto-scaling-group.json", "auto-scaling-group"),
@@ -260,20 +356,24 @@ def kind_of(name):
                          (".taskdef.json", "taskdef"), (".service.json", "service"),
                          (".overrides.json", "overrides"), (".network.json", "network"),
                          ("cloudmap-namespace.json", "namespace"),
-                         ("cloudmap-service.json", "cloudmap-service")]:
+                         ("cloudmap-service.json", "cloudmap-service"),
+                         ("cloudwatch-dashboard.json", "dashboard")]:
         if name.endswith(suffix):
             return kind
     if name.startswith("iam-"):
         return "policy"
+    if name.startswith("cloudwatch-alarm-"):
+        return "alarm"
     raise AssertionError(f"taskdefs/{name}: unknown kind of file (name it *.taskdef.json, "
                          "*.service.json, *.overrides.json, *.network.json, cloudmap-*.json, "
-                         "ec2-*.json or iam-*.json)")
+                         "cloudwatch-dashboard.json, cloudwatch-alarm-*.json, ec2-*.json or "
+                         "iam-*.json)")
 
 
 SPECS = {"taskdef": TASK_DEFINITION, "service": SERVICE, "overrides": OVERRIDES,
          "network": AWSVPC, "namespace": NAMESPACE, "cloudmap-service": CLOUDMAP_SERVICE,
          "policy": POLICY, "launch-template": dict, "auto-scaling-group": dict,
-         "capacity-provider": dict}
+         "capacity-provider": dict, "dashboard": DASHBOARD, "alarm": ALARM}
 
 
 def containers(docs, name):
@@ -306,8 +406,9 @@ def test_every_template_parses_and_names_known_values():
     paths = render.template_paths(variants)
     assert {"standalone.taskdef.json", "standalone.overrides.json", "master.taskdef.json",
             "master.service.json", "worker.taskdef.json", "worker.overrides.json",
-            "worker.service.json", "cloudmap-namespace.json",
-            "cloudmap-service.json"} <= set(template_names())
+            "worker.service.json", "cloudmap-namespace.json", "cloudmap-service.json",
+            "cloudwatch-dashboard.json", "cloudwatch-alarm-fail-ratio.json",
+            "cloudwatch-alarm-p95.json"} <= set(template_names())
     docs = {name: render.load(path) for name, path in paths.items()}
     docs.update({f"variants/{v}/variant.json": render.load_variant(v) for v in variants})
     for name, doc in docs.items():
@@ -335,7 +436,9 @@ API_INPUTS = {"taskdef": ("ecs", "RegisterTaskDefinition"), "service": ("ecs", "
               "overrides": ("ecs", "TaskOverride"), "network": ("ecs", "NetworkConfiguration"),
               "launch-template": ("ec2", "CreateLaunchTemplate"),
               "auto-scaling-group": ("autoscaling", "CreateAutoScalingGroup"),
-              "capacity-provider": ("ecs", "CreateCapacityProvider")}
+              "capacity-provider": ("ecs", "CreateCapacityProvider"),
+              "dashboard": ("cloudwatch", "PutDashboard"),
+              "alarm": ("cloudwatch", "PutMetricAlarm")}
 
 
 def sdk_validate(docs):
@@ -362,7 +465,7 @@ def sdk_validate(docs):
 
 
 def test_rendered_files_pass_the_aws_sdk_validation(rendered):
-    assert sdk_validate(rendered) == 11
+    assert sdk_validate(rendered) == 14
 
 
 def test_every_container_is_set_up_for_the_supervisor(rendered):
@@ -474,6 +577,194 @@ def test_execution_role_may_read_the_web_ui_secret(rendered):
     assert roles == {"arn:aws:iam::123456789012:role/locust-ecs-execution"}
 
 
+# ---------- live metrics: the definitions, the dashboard and the alarms ----------
+
+# What the supervisor writes as CloudWatch EMF (issue 16): per interval, name -> unit
+EMF_METRICS = {"Users": "Count", "RequestsPerSecond": "Count/Second",
+               "FailuresPerSecond": "Count/Second", "FailRatio": "None",
+               "ResponseTimeP50": "Milliseconds", "ResponseTimeP95": "Milliseconds",
+               "ResponseTimeP99": "Milliseconds", "WorkersConnected": "Count",
+               "WorkersMissing": "Count"}
+EMF_MASTER_ONLY = {"WorkersConnected", "WorkersMissing"}
+EMF_SUMMARY = {"TestRequests": "Count", "TestFailures": "Count", "TestDuration": "Seconds"}
+EMF_DIMENSIONS = ("TestName", "Role")
+EMF_ROLES = ("master", "standalone")
+
+
+def metrics_env(docs):
+    """{role: the metric settings of its definition's container}."""
+    out = {}
+    for role in EMF_ROLES:
+        _, env = task_env(docs, f"{role}.taskdef.json", None)
+        out[role] = {k: v for k, v in env.items()
+                     if k.startswith("LOCUST_ECS_METRICS") or k == "LOCUST_ECS_TEST_NAME"}
+    return out
+
+
+def dashboard_lines(dashboard):
+    """(widget, namespace, metric name, {dimension: value}) of every metric line."""
+    body = json.loads(dashboard["DashboardBody"])
+    for w in body["widgets"]:
+        for line in w["properties"].get("metrics", []) if w["type"] == "metric" else []:
+            words = [x for x in line if isinstance(x, str)]
+            yield w, words[0], words[1], dict(zip(words[2::2], words[3::2]))
+
+
+def alarm_docs(docs):
+    return {d["MetricName"]: d for n, d in docs.items() if kind_of(n) == "alarm"}
+
+
+def check_metrics_agree(docs, region, account):
+    """The dashboard and the alarms watch exactly what the definitions make the supervisor
+    write: the namespace, the test name, the dimensions, the metric names and the period.
+    Returns the settings the definitions carry."""
+    envs = metrics_env(docs)
+    assert envs["master"] == envs["standalone"], envs
+    env = envs["master"]
+    assert set(env) == {"LOCUST_ECS_METRICS", "LOCUST_ECS_METRICS_INTERVAL",
+                        "LOCUST_ECS_METRICS_NAMESPACE", "LOCUST_ECS_TEST_NAME"}, env
+    _, worker_env = task_env(docs, "worker.taskdef.json", None)
+    assert not [k for k in worker_env if k.startswith("LOCUST_ECS_METRICS")], \
+        "workers write no metrics: the master has the test's figures"
+    namespace, test = env["LOCUST_ECS_METRICS_NAMESPACE"], env["LOCUST_ECS_TEST_NAME"]
+    interval = int(re.fullmatch(r"(\d+)s", env["LOCUST_ECS_METRICS_INTERVAL"]).group(1))
+
+    dash = docs["cloudwatch-dashboard.json"]
+    assert dash["DashboardName"] == f"locust-{test}"
+    seen, annotated = set(), {}
+    for w, ns, name, dims in dashboard_lines(dash):
+        where = f"{w['properties']['title']}: {name} {dims}"
+        assert w["properties"]["region"] == region, where
+        assert ns == namespace, where
+        assert name in EMF_METRICS, f"{where}: the supervisor writes no such metric"
+        assert tuple(sorted(dims)) == tuple(sorted(EMF_DIMENSIONS)), where
+        assert dims["TestName"] == test and dims["Role"] in EMF_ROLES, where
+        assert dims["Role"] == "master" or name not in EMF_MASTER_ONLY, where
+        seen.add((name, dims["Role"]))
+        for a in w["properties"].get("annotations", {}).get("horizontal", []):
+            annotated.setdefault(name, set()).add(a["value"])
+    assert seen == {(m, r) for m in EMF_METRICS for r in EMF_ROLES
+                    if r == "master" or m not in EMF_MASTER_ONLY}, "every metric, every role"
+    # the free tier's dashboards hold up to 50 metrics each (CloudWatch pricing)
+    assert len(seen) <= 50
+
+    alarms = alarm_docs(docs)
+    assert sorted(alarms) == ["FailRatio", "ResponseTimeP95"]
+    body = json.loads(dash["DashboardBody"])
+    (status,) = [w for w in body["widgets"] if w["type"] == "alarm"]
+    assert sorted(status["properties"]["alarms"]) == sorted(
+        f"arn:aws:cloudwatch:{region}:{account}:alarm:{a['AlarmName']}" for a in alarms.values())
+    for name, a in alarms.items():
+        assert a["Namespace"] == namespace, name
+        dims = {d["Name"]: d["Value"] for d in a["Dimensions"]}
+        assert len(dims) == len(a["Dimensions"]) and tuple(sorted(dims)) == \
+            tuple(sorted(EMF_DIMENSIONS)), name
+        assert dims["TestName"] == test and dims["Role"] in EMF_ROLES, name
+        # one line per period: an alarm period shorter than the interval finds no data
+        assert a["Period"] == interval, name
+        assert a["Period"] * a["EvaluationPeriods"] <= 86400, name
+        assert a["DatapointsToAlarm"] <= a["EvaluationPeriods"], name
+        assert a["ComparisonOperator"] == "GreaterThanThreshold", name
+        # no test running is no failure
+        assert a["TreatMissingData"] == "notBreaching", name
+        assert annotated.get(name) == {a["Threshold"]}, \
+            f"{name}: the dashboard marks the alarm's threshold {a['Threshold']}"
+    assert 0 <= alarms["FailRatio"]["Threshold"] <= 1
+    return env, alarms
+
+
+def test_dashboard_and_alarms_watch_what_the_supervisor_writes(rendered):
+    env, alarms = check_metrics_agree(rendered, SAMPLE["REGION"], SAMPLE["ACCOUNT_ID"])
+    assert env == {"LOCUST_ECS_METRICS": "on", "LOCUST_ECS_METRICS_INTERVAL": "60s",
+                   "LOCUST_ECS_METRICS_NAMESPACE": "Locust", "LOCUST_ECS_TEST_NAME": "loadtest"}
+    assert {n: a["Threshold"] for n, a in alarms.items()} == {"FailRatio": 0.05,
+                                                             "ResponseTimeP95": 1000}
+    assert {a["Dimensions"][1]["Value"] for a in alarms.values()} == {"master"}
+
+
+def test_metric_settings_reach_definitions_dashboard_and_alarms(tmp_path):
+    """Every metric value given to the renderer lands in the definitions, the dashboard and
+    the alarms alike; 10 s makes high-resolution metrics and alarms."""
+    values = dict(SAMPLE, METRICS="off", METRICS_PERIOD="10", TEST_NAME="checkout_v2",
+                  METRICS_NAMESPACE="Perf/Locust", ALARM_ROLE="standalone",
+                  ALARM_FAIL_RATIO="0.2", ALARM_P95_MS="250")
+    r = run_render("--out", str(tmp_path), *[f"{k}={v}" for k, v in values.items()])
+    assert r.returncode == 0, r.stderr
+    docs = {p.name: json.loads(p.read_text()) for p in tmp_path.iterdir()}
+    for name, doc in docs.items():
+        shape(doc, SPECS[kind_of(name)], name)
+    assert sdk_validate(docs) == 14
+    env, alarms = check_metrics_agree(docs, SAMPLE["REGION"], SAMPLE["ACCOUNT_ID"])
+    assert env == {"LOCUST_ECS_METRICS": "off", "LOCUST_ECS_METRICS_INTERVAL": "10s",
+                   "LOCUST_ECS_METRICS_NAMESPACE": "Perf/Locust",
+                   "LOCUST_ECS_TEST_NAME": "checkout_v2"}
+    assert {n: a["Threshold"] for n, a in alarms.items()} == {"FailRatio": 0.2,
+                                                             "ResponseTimeP95": 250}
+    assert {a["Period"] for a in alarms.values()} == {10}
+    assert {a["Dimensions"][1]["Value"] for a in alarms.values()} == {"standalone"}
+    assert {a["AlarmName"] for a in alarms.values()} == {"locust-checkout_v2-fail-ratio",
+                                                         "locust-checkout_v2-p95"}
+
+
+def readme_section(title):
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    start = text.index(f"\n## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start:end if end > 0 else len(text)]
+
+
+def test_readme_documents_the_metrics_and_a_query_of_real_fields():
+    """README's Live metrics section: the metrics and units the dashboard relies on, every
+    setting, and Logs Insights queries that name fields the programs really write."""
+    text = readme_section("Live metrics (CloudWatch EMF)")
+    rows = re.findall(r"^\| `([A-Z][A-Za-z0-9]+)` \| ([A-Za-z/]+) \|", text, re.M)
+    assert dict(rows) == dict(EMF_METRICS, **EMF_SUMMARY) and len(rows) == len(dict(rows))
+    for name in ["LOCUST_ECS_METRICS", "LOCUST_ECS_METRICS_INTERVAL",
+                 "LOCUST_ECS_METRICS_NAMESPACE", "LOCUST_ECS_TEST_NAME",
+                 "LOCUST_ECS_GUARD_FAIL_RATIO", "LOCUST_ECS_GUARD_P95", "LOCUST_ECS_GUARD_FOR"]:
+        assert f"| `{name}` |" in text, name
+    assert "| 3 |" in readme_section("Exit status")
+    # a JSON log line of the supervisor: a configuration error, before anything starts
+    r = subprocess.run([ENTRY], env={"PATH": "/usr/bin:/bin", "LOCUST_ECS_LOG_FORMAT": "json",
+                                     "LOCUST_ECS_METADATA": "off",
+                                     "LOCUSTFILE_PATH": "/nonexistent/locustfile.py"},
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 78, r.stderr
+    logged = set(json.loads(r.stderr.splitlines()[-1]))
+    context = {"task", "family", "az"}  # from the ECS task metadata, absent here
+    queries = re.findall(r"^```\n(fields .*?)^```", text, re.M | re.S)
+    assert len(queries) == 2, queries
+    def words(query):
+        """The fields a query names: not its commands, functions, strings or @fields."""
+        query = re.sub(r'"[^"]*"', "", query)
+        return set(re.findall(r"(?<![@\w])([A-Za-z_]\w*)\b(?!\()", query)) - {
+            "fields", "filter", "sort", "limit", "desc", "asc", "and", "or", "not"}
+    assert words(queries[0]) <= logged | context, words(queries[0]) - logged - context
+    assert {"level", "event", "msg", "role"} <= logged
+    assert words(queries[1]) <= set(EMF_SUMMARY) | set(EMF_DIMENSIONS) | {"ExitStatus",
+                                                                            "StoppedBy"}
+
+
+def test_render_writes_json_strings_with_every_value_quoted():
+    """{"$json": ...} becomes one JSON string, filled first: quotes and backslashes of a
+    value cannot break it, numbers stay numbers, lists stay lists."""
+    render = load_render()
+    typed = {"TARGET_URL": 'https://example.com/"a"\\b', "WORKER_COUNT": 3,
+             "SUBNETS": ["subnet-1", "subnet-2"], "ALARM_FAIL_RATIO": 0.25}
+    doc = {"Body": {"$json": {"u": "${TARGET_URL}", "n": "${WORKER_COUNT}",
+                              "s": "every ${WORKER_COUNT}s", "l": ["${SUBNETS}"],
+                              "f": "${ALARM_FAIL_RATIO}"}},
+           "Other": {"$json": 1, "kept": True}}
+    out = render.fill(doc, typed, "t")
+    assert isinstance(out["Body"], str)
+    assert json.loads(out["Body"]) == {"u": typed["TARGET_URL"], "n": 3, "s": "every 3s",
+                                       "l": ["subnet-1", "subnet-2"], "f": 0.25}
+    assert out["Other"] == {"$json": 1, "kept": True}, "only an object of that one key"
+    with pytest.raises(render.RenderError):
+        render.fill({"a": "x${SUBNETS}"}, typed, "t")
+
+
 # ---------- the renderer and `make taskdefs` ----------
 
 def run_render(*args, env=None):
@@ -494,7 +785,10 @@ def test_render_names_every_missing_value(tmp_path):
 @pytest.mark.parametrize("name,value", [
     ("ACCOUNT_ID", "12345"), ("REGION", "Seoul"), ("SUBNETS", "subnet-1,vpc-2"),
     ("TARGET_URL", "example.com"), ("WORKER_COUNT", "many"), ("MASTER_MEMORY", "3000"),
-    ("WORKER_CPU", "300"), ("ASSIGN_PUBLIC_IP", "yes"),
+    ("WORKER_CPU", "300"), ("ASSIGN_PUBLIC_IP", "yes"), ("METRICS", "yes"),
+    ("METRICS_PERIOD", "15"), ("METRICS_PERIOD", "120"), ("TEST_NAME", "my test"),
+    ("TEST_NAME", 'a"b'), ("ALARM_ROLE", "worker"), ("ALARM_FAIL_RATIO", "1.5"),
+    ("ALARM_FAIL_RATIO", "5%"), ("ALARM_P95_MS", "0"), ("METRICS_NAMESPACE", "AWS/ECS"),
 ])
 def test_render_rejects_a_bad_value_by_name(tmp_path, name, value):
     values = dict(SAMPLE, **{name: value})
@@ -1388,7 +1682,8 @@ SHELL_VALUES = dict(
     EIP="eipalloc-0123456789abcdef0", NAT="nat-0123456789abcdef0", RTB="rtb-0123456789abcdef0",
     PUBLIC_SUBNETS="subnet-0a1b2c3d4e5f60718 subnet-0f1e2d3c4b5a69788", az="ap-northeast-2a",
     i="128", s="subnet-0123456789abcdef0",
-    PRIVATE_SUBNETS="subnet-0123456789abcdef0,subnet-0fedcba9876543210", EC2_ASG_ARN=ASG_ARN)
+    PRIVATE_SUBNETS="subnet-0123456789abcdef0,subnet-0fedcba9876543210", EC2_ASG_ARN=ASG_ARN,
+    END="1767229200", START="1767225600", QUERY_ID="12ab3456-12ab-123a-789e-1234567890ab")
 
 
 @pytest.fixture(scope="module")
