@@ -234,7 +234,10 @@ def test_web_ui_over_tls(procs, sups, tmp_path, locustfile, http_target, via):
     p = supervisor(procs, tmp_path, locustfile, "tls", TARGET_URL=http_target,
                    LOCUST_MODE="master", **extra)
     sups.append(p)
-    wait_verdict(p.env, 0, "master: the web UI answered")
+    try:
+        wait_verdict(p.env, 0, "master: the web UI answered")
+    except AssertionError as e:
+        raise AssertionError(f"{e}; the supervisor's log: {p.stderr()[-2000:]}") from None
     rc, doc = health_json(p.env)
     assert rc == 0 and doc["web"]["url"] == f"https://127.0.0.1:{web}/stats/requests", doc
     assert doc["web"]["http_status"] == 200

@@ -19,20 +19,25 @@ def note(line):
 def orphan(sleep_s, tag, on_term=False):
     """Double fork: the grandchild is re-parented to the supervisor. With on_term it notes
     a SIGTERM and goes on with its work (its sleep resumes)."""
+    ready_r, ready_w = os.pipe()
     pid = os.fork()
     if pid == 0:
         middle = os.getpid()
         if os.fork() == 0:
             if on_term:
                 signal.signal(signal.SIGTERM, lambda *_: note(f"{tag} got TERM"))
+            os.write(ready_w, b"r")  # the handler is in place before the engine can end
             time.sleep(sleep_s)
             while os.getppid() == middle:  # not gone yet (a loaded machine)
                 time.sleep(0.01)
             if tag:
                 note(f"{tag} {os.getpid()} ppid {os.getppid()}")
             os._exit(0)
+        os.read(ready_r, 1)
         os._exit(0)
     os.waitpid(pid, 0)
+    os.close(ready_r)
+    os.close(ready_w)
 
 
 note("argv " + " ".join(sys.argv[1:]))
