@@ -3,6 +3,8 @@ VERSION   := 0.1.0
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 BINDIR    := $(PREFIX)/bin
+# the web UI's login plugin for Locust 2.21+ (plugin/), where the supervisor looks for it
+DATADIR   := $(PREFIX)/share/locust-ecs
 BUILD     ?= build
 CC        ?= cc
 PYTHON    ?= /usr/bin/python3
@@ -22,7 +24,7 @@ WERROR    ?=
 # from the command line or the environment add to it (make CFLAGS=-O1 keeps -std=c11).
 INCLUDES  := -Ientrypoint -Ientrypoint/common
 LE_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(WERROR) $(HARDEN) $(PKG_CFLAGS) \
-             -DLE_VERSION='"$(VERSION)"' $(INCLUDES) -MMD -MP
+             -DLE_VERSION='"$(VERSION)"' -DLE_DATADIR='"$(DATADIR)"' $(INCLUDES) -MMD -MP
 LE_LDFLAGS := -pie -Wl,-z,relro,-z,now
 ALL_CFLAGS = $(LE_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(LE_LDFLAGS) $(LDFLAGS)
@@ -135,6 +137,8 @@ taskdefs:
 install: $(PROGS)
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(PROGS) $(DESTDIR)$(BINDIR)/
+	install -d $(DESTDIR)$(DATADIR)
+	install -m 0644 plugin/locust_ecs_webauth.py $(DESTDIR)$(DATADIR)/
 
 # Every Debian package that building, testing and the demo need (the list is in .ci/deps).
 deps:

@@ -91,6 +91,14 @@ static int print_config(struct sup *s)
 		"metadata", metadata_to_json(&s->meta));
 	/* (a NULL doc takes the additions below and drops them; the dump then fails) */
 	json_object_set_new(doc, "role_source", json_string(c->role_source));
+	json_object_set_new(doc, "locust_version",
+			    c->lv.major ? json_pack("{s:s, s:s}", "version", c->lv.text, "from",
+						    c->lv.from)
+					: json_null());
+	json_object_set_new(json_object_get(doc, "web"), "login_plugin",
+			    json_boolean(c->web_plugin));
+	if (c->processes)
+		json_object_set_new(doc, "processes", json_integer(c->processes));
 	json_object_set_new(doc, "engine_count", json_integer(s->neng)); /* "auto" resolved */
 	if (s->engines_why)
 		json_object_set_new(doc, "engine_count_from", json_string(s->engines_why));
@@ -186,12 +194,29 @@ int cli_prepare(struct sup *s, int argc, char **argv)
 	} else {
 		s->neng = 1;
 	}
+	if (s->cfg.processes == -1) { /* Locust would count the host's CPUs, not the task's */
+		const char *why = NULL;
+		s->cfg.processes = metadata_engines_auto(&s->meta, "/sys/fs/cgroup",
+							 "/proc/self/cgroup", &why);
+		log_info("config", "%s -1: %d worker process%s (from %s)", s->cfg.processes_src,
+			 s->cfg.processes, s->cfg.processes == 1 ? "" : "es", why ? why : "the CPUs");
+	}
+	engine_identify(&s->cfg, s->envp);
 	if (s->cfg.action == ACT_PRINT_CONFIG) {
 		return print_config(s);
 	}
-	if ((rc = config_check_files(&s->cfg, s->envp, err, sizeof err))) {
+	if ((rc = config_check_files(&s->cfg, s->envp, err, sizeof err)) ||
+	    (rc = engine_check(&s->cfg, s->envp, err, sizeof err))) {
 		log_error("config", "%s", err);
 		return rc;
 	}
+	if (s->cfg.lv.major)
+		log_info("engine", "Locust %s (from %s)%s", s->cfg.lv.text, s->cfg.lv.from,
+			 s->cfg.web_plugin ? "; the web UI's password through locust-ecs's login "
+			 "plugin (--web-login)" : "");
+	else
+		log_info("engine", "the engine's Locust version is not known (no version beside "
+			 "%s; LOCUST_ECS_LOCUST_VERSION sets it): options are passed as they are",
+			 s->cfg.engine);
 	return -1;
 }

@@ -25,6 +25,9 @@
 #define DEFAULT_MASTER_PORT 5557            /* Locust's default --master-port */
 #define DEFAULT_WEB_PORT 8089               /* Locust's default --web-port */
 #define DEFAULT_BUNDLE_MAX (16ULL << 20)    /* a bundle of test code: 16 MiB */
+#ifndef LE_DATADIR
+#define LE_DATADIR "/usr/local/share/locust-ecs" /* make install: $(PREFIX)/share/locust-ecs */
+#endif
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -259,7 +262,8 @@ static char *own(struct config *cfg, char *s)
 enum opt_id {
 	OPT_NONE, OPT_FILE, OPT_HOST, OPT_MASTER, OPT_WORKER, OPT_MASTER_HOST, OPT_MASTER_PORT,
 	OPT_HEADLESS, OPT_AUTOSTART, OPT_WEB_PORT, OPT_WEB_AUTH, OPT_TLS_CERT, OPT_WEB_HOST,
-	OPT_BIND_PORT, OPT_BIND_HOST, OPT_CSV, OPT_HTML, OPT_JSON_FILE,
+	OPT_BIND_PORT, OPT_BIND_HOST, OPT_CSV, OPT_HTML, OPT_JSON_FILE, OPT_WEB_LOGIN,
+	OPT_PROCESSES,
 };
 struct opt_spec {
 	const char *shortname, *longname;
@@ -286,6 +290,8 @@ static const struct opt_spec opt_specs[] = {
 	{NULL, "--csv", OPT_CSV, 1, 0},
 	{NULL, "--html", OPT_HTML, 1, 0},
 	{NULL, "--json-file", OPT_JSON_FILE, 1, 0},
+	{NULL, "--web-login", OPT_WEB_LOGIN, 0, 0},
+	{NULL, "--processes", OPT_PROCESSES, 1, 1}, /* re-emitted with -1 resolved */
 };
 
 /* Matches args[i] against the specs; sets *val and *used (args eaten: 1 or 2). */
@@ -319,8 +325,8 @@ static const struct opt_spec *match_opt(char **args, int n, int i, const char **
 
 struct argfacts {
 	const char *file, *host, *master_host, *master_port, *web_port, *web_auth, *web_host;
-	const char *bind_port, *bind_host, *csv, *html, *json_file;
-	int master, worker, headless, autostart, tls;
+	const char *bind_port, *bind_host, *csv, *html, *json_file, *processes;
+	int master, worker, headless, autostart, tls, web_login;
 };
 
 /* Scans one list of engine args, records facts, drops the consumed options in place. */
@@ -362,6 +368,8 @@ static int scan_args(struct config *cfg, char **args, int *n, struct argfacts *f
 		case OPT_CSV: f->csv = val; break;
 		case OPT_HTML: f->html = val; break;
 		case OPT_JSON_FILE: f->json_file = val; break;
+		case OPT_WEB_LOGIN: f->web_login = 1; break;
+		case OPT_PROCESSES: f->processes = val; break;
 		default: break;
 		}
 		if (s->consumed) {
@@ -579,9 +587,71 @@ static int parse_engine_facts(struct config *cfg, char *const envp[], const stru
 	cfg->headless = headless && !autostart;
 	cfg->web_tls = f->tls || env(envp, "LOCUST_TLS_CERT") != NULL;
 	cfg->web_auth = f->web_auth ? f->web_auth : env(envp, "LOCUST_WEB_AUTH");
+	cfg->web_auth_arg = f->web_auth != NULL;
+	if ((rc = env_bool(envp, "LOCUST_WEB_LOGIN", &b, err, errlen)))
+		return rc;
+	cfg->web_login = f->web_login || b == 1;
 	cfg->web_host = f->web_host ? f->web_host : env(envp, "LOCUST_WEB_HOST");
 	cfg->master_bind_host =
 		f->bind_host ? f->bind_host : env(envp, "LOCUST_MASTER_BIND_HOST");
+	return 0;
+}
+
+/* --processes N (Locust 2.19+): the engine forks N workers itself, so a worker task runs
+ * one engine. Refused with the master role (Locust refuses --master with it: the engine
+ * becomes the master of its own local workers) and with LOCUST_ECS_ENGINES above 1. */
+static int parse_processes(struct config *cfg, char *const envp[], const struct argfacts *f,
+			   char *err, size_t errlen)
+{
+	const char *v = NULL;
+	char sb[128];
+	long n;
+	int rc = pick_one("the engine option --processes", f->processes, "LOCUST_PROCESSES",
+			  env(envp, "LOCUST_PROCESSES"), &v, err, errlen);
+	if (rc || !v)
+		return rc;
+	cfg->processes_src = f->processes ? "--processes" : "LOCUST_PROCESSES";
+	if (parse_long(v, -1, LE_ENGINES_MAX, &n) < 0)
+		return fail(err, errlen, EXIT_CONFIG,
+			    "%s=\"%s\" is not accepted: use a number of worker processes from 1 "
+			    "to %d, or -1 (one per vCPU of the task)",
+			    cfg->processes_src, show(v, sb, sizeof sb), LE_ENGINES_MAX);
+	cfg->processes = (int)n; /* 0 is Locust's "not set" */
+	if (n && cfg->role == ROLE_MASTER)
+		return fail(err, errlen, EXIT_CONFIG,
+			    "%s=%ld with the master role: Locust refuses --master with "
+			    "--processes, which makes the engine the master of its own local "
+			    "workers: leave the role standalone for that, or use --processes "
+			    "with LOCUST_MODE=worker", cfg->processes_src, n);
+	if (n && cfg->role == ROLE_WORKER && cfg->engines > 1)
+		return fail(err, errlen, EXIT_CONFIG,
+			    "LOCUST_ECS_ENGINES=%d and %s=%ld both set how many Locust workers "
+			    "this task runs: set one of them (LOCUST_ECS_ENGINES runs engines "
+			    "supervised one by one; --processes lets one engine fork them)",
+			    cfg->engines, cfg->processes_src, n);
+	return 0;
+}
+
+/* The engine's Locust version when it cannot be found beside the engine, and the login
+ * plugin's path (it joins a comma-separated -f list: absolute, no comma). */
+static int parse_engine_knobs(struct config *cfg, char *const envp[], char *err,
+			      size_t errlen)
+{
+	char sb[128];
+	const char *s = env(envp, "LOCUST_ECS_LOCUST_VERSION");
+	if (s && engine_version_parse(s, &cfg->lv) < 0)
+		return fail(err, errlen, EXIT_CONFIG,
+			    "LOCUST_ECS_LOCUST_VERSION=\"%s\" is not a version: use the version "
+			    "of the engine's Locust, as in 2.46.7", show(s, sb, sizeof sb));
+	if (s)
+		snprintf(cfg->lv.from, sizeof cfg->lv.from, "LOCUST_ECS_LOCUST_VERSION");
+	s = env(envp, "LOCUST_ECS_WEB_AUTH_PLUGIN");
+	cfg->web_plugin_path = s ? s : LE_DATADIR "/" ENGINE_PLUGIN_FILE;
+	if (cfg->web_plugin_path[0] != '/' || strchr(cfg->web_plugin_path, ','))
+		return fail(err, errlen, EXIT_CONFIG,
+			    "LOCUST_ECS_WEB_AUTH_PLUGIN=\"%s\" is not accepted: use the absolute "
+			    "path of %s (no comma)", show(cfg->web_plugin_path, sb, sizeof sb),
+			    ENGINE_PLUGIN_FILE);
 	return 0;
 }
 
@@ -945,6 +1015,7 @@ static int check_utf8(const struct config *cfg, char *const envp[], const struct
 		{"LOCUST_ECS_STATE_DIR", cfg->state_dir},
 		{"LOCUST_ECS_RESULTS", cfg->results_url},
 		{"LOCUST_ECS_BUNDLE_LOCUSTFILE", cfg->bundle_locustfile},
+		{"LOCUST_ECS_WEB_AUTH_PLUGIN", cfg->web_plugin_path},
 		{f->web_host ? "--web-host" : "LOCUST_WEB_HOST", cfg->web_host},
 		{f->bind_host ? "--master-bind-host" : "LOCUST_MASTER_BIND_HOST",
 		 cfg->master_bind_host},
@@ -1045,11 +1116,13 @@ int config_parse(struct config *cfg, char *const envp[], int argc, char *const a
 	    (rc = parse_engine_facts(cfg, envp, &f, err, errlen)) ||
 	    (rc = parse_knobs(cfg, envp, err, errlen)) ||
 	    (rc = parse_metric_knobs(cfg, envp, err, errlen)) ||
+	    (rc = parse_processes(cfg, envp, &f, err, errlen)) ||
+	    (rc = parse_engine_knobs(cfg, envp, err, errlen)) ||
 	    (rc = parse_s3(cfg, envp, &f, err, errlen)))
 		return rc;
 	s = env(envp, "LOCUST_ECS_ENGINE");
 	cfg->engine = s ? s : "locust";
-	if (cfg->role != ROLE_WORKER)
+	if (cfg->role != ROLE_WORKER || cfg->processes)
 		cfg->engines = 1;
 	return check_utf8(cfg, envp, &f, err, errlen);
 }
@@ -1088,6 +1161,107 @@ int config_find_program(const char *name, const char *path, char *out, size_t ou
 		    saw_noexec ? "found but not executable" : "not found in PATH");
 }
 
+static int is_url(const char *p, size_t n)
+{
+	return (n > 7 && strncasecmp(p, "http://", 7) == 0) ||
+	       (n > 8 && strncasecmp(p, "https://", 8) == 0);
+}
+
+/* A name without '/' that Locust before 2.27 looks for in the working directory and each
+ * of its parents, as given or with .py added. */
+static int found_upwards(const char *name, size_t n)
+{
+	char dir[4096], path[4096 + 256];
+	struct stat st;
+	if (n > 200 || !getcwd(dir, sizeof dir))
+		return 0;
+	for (;;) {
+		for (int py = 0; py < 2; py++) {
+			snprintf(path, sizeof path, "%s/%.*s%s", strcmp(dir, "/") ? dir : "",
+				 (int)n, name, py ? ".py" : "");
+			if (stat(path, &st) == 0)
+				return 1;
+		}
+		char *slash = strrchr(dir, '/');
+		if (!slash || !strcmp(dir, "/"))
+			return 0;
+		slash[slash == dir] = '\0'; /* "/a" -> "/" */
+	}
+}
+
+/* One element of the -f list as the engine's Locust takes it: 0, or a reason in why. */
+static int check_element(const struct config *cfg, const char *p, size_t n, int single,
+			 char *why, size_t whylen)
+{
+	char path[4096];
+	struct stat st;
+	int modern = engine_version_at_least(&cfg->lv, 2, 27, 0) == 1;
+	int urls = engine_version_at_least(&cfg->lv, 2, 23, 0) != 0; /* unknown: maybe */
+	if (is_url(p, n)) {
+		if (urls)
+			return 0;
+		snprintf(why, whylen, "a URL as locustfile needs Locust 2.23 or later (this "
+			 "engine is %s)", cfg->lv.text);
+		return -1;
+	}
+	snprintf(path, sizeof path, "%.*s", (int)n, p);
+	if (stat(path, &st) == 0) {
+		if (!modern || S_ISDIR(st.st_mode) || (n > 3 && !strcmp(path + n - 3, ".py")))
+			return 0;
+		snprintf(why, whylen, "Locust %s takes .py files, directories and URLs only",
+			 cfg->lv.text);
+		return -1;
+	}
+	snprintf(path, sizeof path, "%.*s.py", (int)n, p);
+	int with_py = stat(path, &st) == 0;
+	if (!modern && (with_py || (single && !memchr(p, '/', n) && found_upwards(p, n))))
+		return 0; /* before 2.27: "locustfile" means locustfile.py, parents searched */
+	snprintf(why, whylen, "it does not exist%s", with_py ? ": Locust 2.27 and later add "
+		 "no .py, write the file's whole name" : "");
+	return -1;
+}
+
+/* The locustfile as the engine's version takes it (cfg->lv; unknown: as any 2.x would):
+ * a comma-separated list of files, directories, URLs (2.23+), or "-" for a worker that
+ * takes it from the master (2.23+); before 2.27 also a name to which .py is added. */
+static int check_locustfile(const struct config *cfg, char *const envp[], char *err,
+			    size_t errlen)
+{
+	char why[200], sb[128], sb2[128], path[4096];
+	const char *lf = cfg->locustfile;
+	if (strcmp(lf, "-") == 0) {
+		if (cfg->role == ROLE_WORKER && engine_version_at_least(&cfg->lv, 2, 23, 0) != 0)
+			return 0;
+		return fail(err, errlen, EXIT_CONFIG,
+			    "%s=\"-\" (the locustfile from the master) is %s", locustfile_source(cfg, envp),
+			    cfg->role != ROLE_WORKER ? "for the worker role only"
+			    : "for Locust 2.23 and later: this engine is older");
+	}
+	int single = strchr(lf, ',') == NULL;
+	for (const char *p = lf; p;) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		while (n && (*p == ' ' || *p == '\t')) { /* Locust strips each element */
+			p++;
+			n--;
+		}
+		while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		if (!n || check_element(cfg, p, n, single, why, sizeof why) < 0) {
+			snprintf(path, sizeof path, "%.*s", (int)n, p);
+			return fail(err, errlen, EXIT_CONFIG,
+				    "%s=\"%s\": the locustfile \"%s\" cannot be used: %s; set "
+				    "LOCUSTFILE_PATH (or -f) to files, directories or URLs the "
+				    "engine can read, default %s",
+				    locustfile_source(cfg, envp), show(lf, sb, sizeof sb),
+				    show(path, sb2, sizeof sb2), n ? why : "an empty name",
+				    DEFAULT_LOCUSTFILE);
+		}
+		p = comma ? comma + 1 : NULL;
+	}
+	return 0;
+}
+
 int config_check_files(const struct config *cfg, char *const envp[], char *err, size_t errlen)
 {
 	char path[4096], why[256], sb[128];
@@ -1098,31 +1272,8 @@ int config_check_files(const struct config *cfg, char *const envp[], char *err, 
 			    "the engine \"%s\" (LOCUST_ECS_ENGINE, default locust) cannot be "
 			    "run: %s; install Locust or set LOCUST_ECS_ENGINE to its path",
 			    show(cfg->engine, sb, sizeof sb), why);
-	/* Locust takes a comma-separated list of files, directories or module names; one
-	 * in S3 is fetched at start */
-	const char *p = cfg->code_url ? NULL : cfg->locustfile;
-	while (p && *p) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		struct stat st;
-		snprintf(path, sizeof path, "%.*s", (int)n, p);
-		if (stat(path, &st) < 0) {
-			snprintf(path, sizeof path, "%.*s.py", (int)n, p);
-			if (stat(path, &st) < 0) {
-				char sb2[128]; /* the element, escaped: the message stays one line */
-				snprintf(path, sizeof path, "%.*s", (int)n, p);
-				return fail(err, errlen, EXIT_CONFIG,
-					    "%s=\"%s\": the locustfile \"%s\" does "
-					    "not exist: set LOCUSTFILE_PATH (or -f) to a file or "
-					    "directory in the image, default %s",
-					    locustfile_source(cfg, envp),
-					    show(cfg->locustfile, sb, sizeof sb),
-					    show(path, sb2, sizeof sb2), DEFAULT_LOCUSTFILE);
-			}
-		}
-		p = comma ? comma + 1 : NULL;
-	}
-	return 0;
+	/* a locustfile in S3 is fetched at start: nothing to check here */
+	return cfg->code_url ? 0 : check_locustfile(cfg, envp, err, errlen);
 }
 
 char **config_engine_argv(const struct config *cfg, const char *master_addr, int master_port)
@@ -1138,10 +1289,24 @@ char **config_engine_argv(const struct config *cfg, const char *master_addr, int
 #define ADD(s) do { if (!(a[n++] = strdup(s))) goto nomem; } while (0)
 	ADD(cfg->engine);
 	ADD("-f");
-	ADD(cfg->locustfile);
+	if (cfg->web_plugin) {
+		/* the plugin joins the user's list; the locustfile itself is left as it is */
+		size_t len = strlen(cfg->locustfile) + strlen(cfg->web_plugin_path) + 2;
+		if (!(a[n] = malloc(len)))
+			goto nomem;
+		snprintf(a[n++], len, "%s,%s", cfg->locustfile, cfg->web_plugin_path);
+		ADD("--web-login");
+	} else {
+		ADD(cfg->locustfile);
+	}
 	if (cfg->target_url) {
 		ADD("-H");
 		ADD(cfg->target_url);
+	}
+	if (cfg->processes) {
+		snprintf(port, sizeof port, "%d", cfg->processes);
+		ADD("--processes");
+		ADD(port);
 	}
 	if (cfg->role == ROLE_MASTER)
 		ADD("--master");

@@ -2,6 +2,7 @@
 #ifndef LE_CONFIG_H
 #define LE_CONFIG_H
 
+#include "engine.h"
 #include "probe.h"
 
 #include <stddef.h>
@@ -54,6 +55,16 @@ struct config {
 	const char *web_host;        /* --web-host / LOCUST_WEB_HOST, default "*" */
 	int master_bind_port;        /* --master-bind-port, default 5557 (master) */
 	const char *master_bind_host; /* --master-bind-host / LOCUST_MASTER_BIND_HOST, "*" */
+	int web_auth_arg;            /* web_auth came from --web-auth, not LOCUST_WEB_AUTH */
+	int web_login;               /* --web-login / LOCUST_WEB_LOGIN=true */
+	int processes;               /* --processes / LOCUST_PROCESSES: 0 none, -1 one per vCPU */
+	const char *processes_src;   /* the option or variable that gave it */
+
+	/* the engine itself: version from LOCUST_ECS_LOCUST_VERSION here, else engine_identify
+	 * finds it; web_plugin is decided there */
+	struct locust_version lv;
+	int web_plugin;              /* the web UI's password through locust-ecs's plugin */
+	const char *web_plugin_path; /* LOCUST_ECS_WEB_AUTH_PLUGIN */
 
 	/* the supervisor's own knobs */
 	long stop_grace_ms;          /* LOCUST_ECS_STOP_GRACE */
@@ -115,7 +126,8 @@ struct config {
 int config_parse(struct config *cfg, char *const envp[], int argc, char *const argv[],
 		 char *err, size_t errlen);
 
-/* Checks the world: locustfile exists, engine found and executable. 0 or exit code. */
+/* Checks the world: engine found and executable, locustfile there as the engine's
+ * version takes it (cfg->lv; unknown: as any 2.x would). 0 or exit code. */
 int config_check_files(const struct config *cfg, char *const envp[], char *err, size_t errlen);
 
 /* Looks a program up like execvp does; returns 0 and fills out, or EXIT_NOTFOUND /

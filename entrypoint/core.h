@@ -48,6 +48,8 @@ struct sup {
 	char addr[64];             /* the master the engines use */
 	int port;
 	char quit_addr[64];        /* the master that told the engines to quit */
+	long long quit_at;         /* when they did */
+	long long rejoined_at;     /* when a master still there after a quit was rejoined */
 	long long next_resolve, wait_deadline, rejoin_deadline, last_wait_log;
 	long resolve_backoff;
 	int nx_noted;

@@ -67,6 +67,7 @@ void core_save_state(struct sup *s)
 		.started = s->started_wall, .master_addr = s->addr[0] ? s->addr : NULL,
 		.master_port = s->port, .engines = s->eng, .nengines = s->neng,
 		.restarts = s->restarts, .last_reason = s->last_reason[0] ? s->last_reason : NULL,
+		.processes = s->cfg.processes,
 	};
 	/* the health check reads one deadline: the master wait, or the rejoin window */
 	long long dl = s->phase == PH_REJOINING ? s->rejoin_deadline
@@ -122,10 +123,12 @@ static void start_engine(struct sup *s, int i, long long now)
 	struct engine *e = &s->eng[i];
 	char **argv = config_engine_argv(&s->cfg, s->cfg.role == ROLE_WORKER ? s->addr : NULL,
 					 s->port);
-	int rc = argv ? sup_spawn(e, argv, i == 0, err, sizeof err) : EXIT_SOFTWARE;
-	if (!argv)
+	char **envp = engine_env(&s->cfg, s->envp);
+	int rc = argv && envp ? sup_spawn(e, argv, envp, i == 0, err, sizeof err) : EXIT_SOFTWARE;
+	if (!argv || !envp)
 		snprintf(err, sizeof err, "out of memory building the engine's arguments");
 	config_free_argv(argv);
+	engine_env_free(envp);
 	e->restart_at_ms = 0;
 	if (rc == SUP_AGAIN) {
 		e->restarts++;
@@ -164,8 +167,8 @@ void core_restart_engines(struct sup *s, const char *reason, long long now)
 {
 	s->restarts++;
 	snprintf(s->last_reason, sizeof s->last_reason, "%s", reason);
-	if (core_running(s)) {
-		sup_signal_all(s->eng, s->neng, SIGTERM);
+	if (core_running(s) || sup_groups_alive(s->eng, s->neng)) {
+		sup_signal_groups(s->eng, s->neng, SIGTERM);
 		for (int i = 0; i < s->neng; i++)
 			s->eng[i].stop_sent = s->eng[i].pid != 0;
 		s->stop_deadline = now + s->cfg.restart_grace_ms;
@@ -286,8 +289,10 @@ static void on_engine_exit(struct sup *s, int i, long long now)
 		core_set_phase(s, PH_DRAINING);
 		return;
 	}
+	/* what it forked (--processes workers after a crash) must not stay at the master */
+	sup_signal_leftovers(s->eng, s->neng, SIGTERM);
 	if (e->status == 0) {
-		note_final(s, 0); /* "quit" from the master: rejoin only a master that comes back */
+		note_final(s, 0); /* a quit: told by the master, or its heartbeats stopped */
 		return;
 	}
 	on_crash(s, i, lived, now);
@@ -324,14 +329,17 @@ static void step_running(struct sup *s, long long now)
 		stats_step(s, now);
 }
 
+/* The engines and all they forked (Locust's --processes workers outlive their parent)
+ * are gone before the next ones start: no orphan keeps a place at the master. */
 static void step_restarting(struct sup *s, long long now)
 {
-	if (core_running(s) && now >= s->stop_deadline && !s->killed) {
-		sup_signal_all(s->eng, s->neng, SIGKILL);
+	int left = core_running(s) || sup_groups_alive(s->eng, s->neng);
+	if (left && now >= s->stop_deadline && !s->killed) {
+		sup_signal_groups(s->eng, s->neng, SIGKILL);
 		s->killed = 1;
 		log_warnx("engine.kill", "engines still running after the restart grace: SIGKILL");
 	}
-	if (core_running(s))
+	if (left)
 		return;
 	s->killed = 0;
 	master_restarted(s, now);

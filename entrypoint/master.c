@@ -13,6 +13,12 @@
 #define RESOLVE_BACKOFF_MIN_MS 100
 #define RESOLVE_BACKOFF_MAX_MS 3000
 #define WAIT_LOG_EVERY_MS 10000
+/* Engines that all exited 0 were told to quit by a master that is ending, or (Locust
+ * 2.19+) quit 60 s after its last heartbeat: a master still answering this long after is
+ * not ending (it was stuck, or no longer knew them), and they join it again. A master
+ * that sent "quit" closes its port within about a second (it waits 0.5 s for the final
+ * reports, then writes its report files and exits). */
+#define QUIT_CONFIRM_MS 15000
 
 int master_open(struct sup *s, char *err, size_t errlen)
 {
@@ -239,32 +245,38 @@ static void adopt_master(struct sup *s, int k, const char *why)
 		 why);
 }
 
+/* Is the quit master still there, answering, QUIT_CONFIRM_MS after the quit? */
+static int quit_master_stayed(const struct sup *s, long long now)
+{
+	return s->phase == PH_REJOINING && now >= s->quit_at + QUIT_CONFIRM_MS;
+}
+
 /* Is candidate k a master we may join? After a quit, not the master that sent it,
- * unless it went away and came back. */
-static int acceptable(const struct sup *s, int k)
+ * unless it went away and came back, or never went (quit_master_stayed). */
+static int acceptable(const struct sup *s, int k, long long now)
 {
 	const struct probe *p = s->cand[k];
 	if (probe_state(p) != PROBE_UP)
 		return 0;
 	if (s->phase != PH_REJOINING || strcmp(probe_addr(p), s->quit_addr) != 0)
 		return 1;
-	return probe_failures(p) > 0 || probe_ups(p) >= 2;
+	return probe_failures(p) > 0 || probe_ups(p) >= 2 || quit_master_stayed(s, now);
 }
 
-static int ready_candidate(const struct sup *s)
+static int ready_candidate(const struct sup *s, long long now)
 {
 	for (int k = 0; k < s->ncand; k++)
-		if (acceptable(s, k))
+		if (acceptable(s, k, now))
 			return k;
 	return -1;
 }
 
 /* A tcp probe stops at its first connect: one that reached the master that sent "quit"
  * is dropped, so that the next lookup probes the address anew until that master is gone. */
-static void drop_stale_tcp(struct sup *s)
+static void drop_stale_tcp(struct sup *s, long long now)
 {
 	for (int k = 0; k < s->ncand;) {
-		if (probe_state(s->cand[k]) == PROBE_UP && !acceptable(s, k)) {
+		if (probe_state(s->cand[k]) == PROBE_UP && !acceptable(s, k, now)) {
 			probe_free(s->cand[k]);
 			s->cand[k] = s->cand[--s->ncand];
 			continue;
@@ -293,14 +305,21 @@ static void report_unreachable(struct sup *s)
 
 void master_search_step(struct sup *s, long long now)
 {
-	int k = ready_candidate(s);
+	int k = ready_candidate(s, now);
 	if (k >= 0) {
-		adopt_master(s, k, s->phase == PH_REJOINING ? "rejoining" : "found");
+		int stayed = s->phase == PH_REJOINING &&
+			     !strcmp(probe_addr(s->cand[k]), s->quit_addr) &&
+			     probe_failures(s->cand[k]) == 0 && probe_ups(s->cand[k]) < 2;
+		adopt_master(s, k, !stayed ? s->phase == PH_REJOINING ? "rejoining" : "found"
+				   : "still there well after the engines quit: they had lost its "
+				     "heartbeats (Locust 2.19+ quits 60 s after the last one) or it "
+				     "no longer knew them; joining it again");
+		s->rejoined_at = stayed ? now : 0;
 		core_start_all(s, now);
 		return;
 	}
 	if (s->phase == PH_REJOINING && s->cfg.probe == PROBE_TCP)
-		drop_stale_tcp(s);
+		drop_stale_tcp(s, now);
 	if (s->phase == PH_REJOINING && now >= s->rejoin_deadline) {
 		int st = s->worst < 0 ? 0 : s->worst;
 		log_info("exit", "no master came back within the rejoin window; exiting with the "
@@ -345,7 +364,7 @@ void master_running_step(struct sup *s, long long now)
 		drop_watch(s);
 		return;
 	}
-	if ((k = ready_candidate(s)) >= 0) {
+	if ((k = ready_candidate(s, now)) >= 0) {
 		char why[200];
 		snprintf(why, sizeof why, "the master moved from %s to %s", s->addr,
 			 probe_addr(s->cand[k]));
@@ -362,15 +381,22 @@ void master_restarted(struct sup *s, long long now)
 		return;
 	}
 	drop_watch(s);
-	master_begin_search(s, now, PH_RESOLVING);
+	/* the master joined again after a quit went away soon after: it was ending after
+	 * all; as after a quit, only a master that comes back within the window is joined */
+	int ending = s->rejoined_at && now - s->rejoined_at < s->cfg.rejoin_window_ms;
+	s->rejoined_at = 0;
+	master_begin_search(s, now, ending ? PH_REJOINING : PH_RESOLVING);
 }
 
 void master_quit(struct sup *s, long long now)
 {
 	log_info("master.quit",
-		 "every engine was told to quit by the master %s; rejoining a master that comes "
-		 "back within %ld ms (LOCUST_ECS_REJOIN_WINDOW)", s->addr, s->cfg.rejoin_window_ms);
+		 "every engine exited 0: told to quit by the master %s, or (Locust 2.19+) no "
+		 "heartbeat from it for 60 s; joining it again if it still answers in %d s, else "
+		 "a master that comes back within %ld ms (LOCUST_ECS_REJOIN_WINDOW)", s->addr,
+		 QUIT_CONFIRM_MS / 1000, s->cfg.rejoin_window_ms);
 	snprintf(s->quit_addr, sizeof s->quit_addr, "%s", s->addr);
+	s->quit_at = now;
 	drop_watch(s);
 	master_begin_search(s, now, PH_REJOINING);
 }
@@ -413,6 +439,8 @@ long master_timeout(struct sup *s, long t, long long now)
 	if (searching(s))
 		t = core_min_timeout(t, s->phase == PH_REJOINING ? s->rejoin_deadline
 								 : s->wait_deadline, now);
+	if (s->phase == PH_REJOINING && now < s->quit_at + QUIT_CONFIRM_MS)
+		t = core_min_timeout(t, s->quit_at + QUIT_CONFIRM_MS, now);
 	return t;
 }
 

@@ -92,7 +92,8 @@ static void close_fds(unsigned from, unsigned to, unsigned fd_max)
 }
 
 /* In the child, between fork and exec: only async-signal-safe calls. */
-static void child_exec(char *const argv[], int errfd, int take_tty, unsigned fd_max)
+static void child_exec(char *const argv[], char *const envp[], int errfd, int take_tty,
+		       unsigned fd_max)
 {
 	sigset_t none;
 	int e;
@@ -110,7 +111,7 @@ static void child_exec(char *const argv[], int errfd, int take_tty, unsigned fd_
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	close_fds(3, (unsigned)errfd - 1, fd_max);
 	close_fds((unsigned)errfd + 1, ~0U, fd_max);
-	execvp(argv[0], argv);
+	execvpe(argv[0], argv, envp);
 	e = errno;
 	ssize_t w = write(errfd, &e, sizeof e);
 	(void)w;
@@ -131,7 +132,8 @@ static int lacking(int e)
 	return e == EAGAIN || e == ENOMEM;
 }
 
-int sup_spawn(struct engine *e, char *const argv[], int take_tty, char *err, size_t errlen)
+int sup_spawn(struct engine *e, char *const argv[], char *const envp[], int take_tty,
+	      char *err, size_t errlen)
 {
 	int pfd[2], child_errno = 0, fe;
 	unsigned fd_max = fd_limit();
@@ -152,7 +154,7 @@ int sup_spawn(struct engine *e, char *const argv[], int take_tty, char *err, siz
 	}
 	if (pid == 0) {
 		close(pfd[0]);
-		child_exec(argv, pfd[1], take_tty, fd_max);
+		child_exec(argv, envp, pfd[1], take_tty, fd_max);
 	}
 	close(pfd[1]);
 	setpgid(pid, pid); /* also here: no race with a signal sent right after */
@@ -192,6 +194,21 @@ void sup_signal_leftovers(const struct engine *es, int n, int sig)
 	for (int i = 0; i < n; i++)
 		if (!es[i].pid && es[i].pgid > 0)
 			kill(-es[i].pgid, sig); /* ESRCH: nothing is left in that group */
+}
+
+int sup_groups_alive(const struct engine *es, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (es[i].pgid > 0 && (kill(-es[i].pgid, 0) == 0 || errno == EPERM))
+			return 1;
+	return 0;
+}
+
+void sup_signal_groups(const struct engine *es, int n, int sig)
+{
+	for (int i = 0; i < n; i++)
+		if (es[i].pgid > 0)
+			kill(-es[i].pgid, sig);
 }
 
 int sup_reap(struct engine *es, int n, int *children_left)

@@ -35,18 +35,26 @@ int sup_init(void);
 /* Is SIGTERM or SIGINT pending (blocked, not read from the signalfd yet)? */
 int sup_stop_pending(void);
 
-/* Starts argv[0] (looked up in PATH) in a new process group with the default signal
- * mask and dispositions and no fd of ours; it takes the terminal's foreground when
+/* Starts argv[0] (looked up in PATH) with the environment envp in a new process group
+ * with the default signal mask and dispositions and no fd of ours; it takes the terminal's foreground when
  * take_tty and stdin is a terminal. Returns 0; EXIT_NOTFOUND / EXIT_NOEXEC when exec
  * failed (the child is left to reap); SUP_AGAIN when fork or pipe2 lacked resources;
  * EXIT_SOFTWARE otherwise; with the reason in err. */
-int sup_spawn(struct engine *e, char *const argv[], int take_tty, char *err, size_t errlen);
+int sup_spawn(struct engine *e, char *const argv[], char *const envp[], int take_tty,
+	      char *err, size_t errlen);
 
 /* Sends sig to each running engine's process group. */
 void sup_signal_all(struct engine *es, int n, int sig);
 
 /* Sends sig to the process groups of engines that have ended (helpers they left). */
 void sup_signal_leftovers(const struct engine *es, int n, int sig);
+
+/* Does any process remain in an engine's process group (the engine, or what it forked:
+ * Locust's --processes workers, which outlive a parent killed by SIGTERM)? */
+int sup_groups_alive(const struct engine *es, int n);
+
+/* Sends sig to every engine's process group, running or ended. */
+void sup_signal_groups(const struct engine *es, int n, int sig);
 
 /* Reaps every exited child; engines get exited/status set. Returns the number of engine
  * exits seen; *children_left says whether any child of ours remains. */

@@ -10,6 +10,7 @@
 #include "webstats.h"
 
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <poll.h>
@@ -443,11 +444,13 @@ static void check_web(struct hc *h)
 		     s->role, url, err);
 	else {
 		json_object_set_new(json_object_get(h->extra, "web"), "stats",
-				    json_pack("{s:s, s:i, s:i, s:f, s:I, s:f}", "state", ws.state,
-					      "workers", ws.workers, "workers_missing",
-					      ws.workers_missing, "fail_ratio", ws.fail_ratio,
-					      "user_count", (json_int_t)ws.user_count, "total_rps",
-					      ws.total_rps));
+				    json_pack("{s:s, s:i, s:i, s:f, s:I, s:f, s:f, s:I, s:I}",
+					      "state", ws.state, "workers", ws.workers,
+					      "workers_missing", ws.workers_missing, "fail_ratio",
+					      ws.fail_ratio, "user_count", (json_int_t)ws.user_count,
+					      "total_rps", ws.total_rps, "current_rps", ws.cur_rps,
+					      "requests", (json_int_t)ws.num_requests, "failures",
+					      (json_int_t)ws.num_failures));
 		judge_stats(h, &ws, ms);
 	}
 out:
@@ -539,6 +542,49 @@ static int load_tables(int pid, struct tables *t, char *err, size_t errlen)
 	return 0;
 }
 
+/* The ESTABLISHED connections pid holds to the master: 0 with *n, or -1 with err. */
+static int connections_of(int pid, const struct tables *t, const struct proctcp_addr *to,
+			  size_t *n, char *err, size_t errlen)
+{
+	unsigned long long *ino = NULL;
+	size_t nino = 0;
+	*n = 0;
+	if (proctcp_pid_sockets(pid, &ino, &nino, err, errlen) < 0)
+		return -1;
+	for (int k = 0; k < 2; k++)
+		*n += t->text[k] ? proctcp_count(t->text[k], t->len[k], to, ino, nino, NULL) : 0;
+	free(ino);
+	return 0;
+}
+
+/* With Locust's --processes the engine forks its workers, which hold the connections;
+ * they stay in the engine's process group. How many of them are connected: 0 with
+ * *members and *connected, or -1 with err. */
+static int group_connections(int leader, const struct tables *t,
+			     const struct proctcp_addr *to, int *members, int *connected,
+			     char *err, size_t errlen)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	*members = *connected = 0;
+	if (!d) {
+		snprintf(err, errlen, "unable to read /proc: %s", strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		char *end;
+		size_t n = 0;
+		long pid = strtol(de->d_name, &end, 10);
+		if (*end || pid <= 0 || pid == leader || proc_pgrp((pid_t)pid) != leader)
+			continue;
+		(*members)++;
+		if (connections_of((int)pid, t, to, &n, err, errlen) == 0 && n > 0)
+			(*connected)++;
+	}
+	closedir(d);
+	return 0;
+}
+
 static void check_worker(struct hc *h)
 {
 	const struct state_view *s = &h->st;
@@ -557,8 +603,7 @@ static void check_worker(struct hc *h)
 	}
 	for (int i = 0; i < s->nengines && h->healthy; i++) {
 		const struct state_engine_view *e = &s->engines[i];
-		unsigned long long *ino = NULL;
-		size_t nino = 0, n = 0;
+		size_t n = 0;
 		char name[32];
 		snprintf(name, sizeof name, "engine %d", i + 1);
 		if (e->started > 0 && now - e->started < s->grace_ms) {
@@ -572,13 +617,29 @@ static void check_worker(struct hc *h)
 			break;
 		}
 		loaded = 1;
-		if (proctcp_pid_sockets(e->pid, &ino, &nino, err, sizeof err) < 0) {
+		if (s->processes > 0) {
+			int members, connected;
+			if (group_connections(e->pid, &t, &to, &members, &connected, err,
+					      sizeof err) < 0) {
+				fail(h, name, "worker: engine %d: %s", i + 1, err);
+				break;
+			}
+			if (connected < s->processes) {
+				fail(h, name, "worker: engine %d (pid %d): %d of its %d worker "
+				     "processes (--processes) hold an ESTABLISHED connection to the "
+				     "master %s (%d running)", i + 1, e->pid, connected,
+				     s->processes, ep, members);
+				break;
+			}
+			nconn++;
+			pass(h, name, "worker: engine %d (pid %d): its %d worker processes are "
+			     "connected to the master %s", i + 1, e->pid, connected, ep);
+			continue;
+		}
+		if (connections_of(e->pid, &t, &to, &n, err, sizeof err) < 0) {
 			fail(h, name, "worker: engine %d: %s", i + 1, err);
 			break;
 		}
-		for (int k = 0; k < 2; k++)
-			n += t.text[k] ? proctcp_count(t.text[k], t.len[k], &to, ino, nino, NULL) : 0;
-		free(ino);
 		if (n == 0) {
 			fail(h, name, "worker: engine %d (pid %d) holds no ESTABLISHED connection to "
 			     "the master %s (started %s ago; grace %s)", i + 1, e->pid, ep,

@@ -47,6 +47,15 @@ def up(port):
         return False
 
 
+def current_rps(d):
+    """Requests/s now, whatever the Locust: "current_rps" from 2.45, else the Aggregated
+    row's (the top-level "total_rps" is the run's average from 2.43.4)."""
+    if "current_rps" in d:
+        return d["current_rps"]
+    rows = d.get("stats") or [{}]
+    return rows[-1].get("current_rps", 0)
+
+
 def stats(port):
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats/requests", timeout=1) as r:
@@ -117,7 +126,7 @@ def main():
                 joined |= {w["id"] for w in d.get("workers", [])}
                 line = (f"  {d['state']:<9} users {d.get('user_count', 0):>3}  "
                         f"workers {len([w for w in d['workers'] if w['state'] != 'missing'])}  "
-                        f"rps {d.get('total_rps', 0):8.1f}  fail ratio {d.get('fail_ratio', 0):.3f}")
+                        f"rps {current_rps(d):8.1f}  fail ratio {d.get('fail_ratio', 0):.3f}")
                 if line != last:
                     print(line)
                     last = line

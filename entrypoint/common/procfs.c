@@ -31,6 +31,18 @@ int proc_stat(pid_t pid, char *state, int *ppid, unsigned long long *start_ticks
 	return 0;
 }
 
+int proc_pgrp(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if (file_read_into(path, buf, sizeof buf) < 0)
+		return -1;
+	char *p = strrchr(buf, ')'); /* ") S ppid pgrp" */
+	for (int field = 2; field < 5 && p; field++)
+		p = strchr(p + 1, ' ');
+	return p ? (int)strtol(p + 1, NULL, 10) : -1;
+}
+
 unsigned long long proc_start_ticks(pid_t pid)
 {
 	unsigned long long t = 0;

@@ -8,6 +8,9 @@
  * time in clock ticks (field 22, which tells a reused pid). 0, or -1 when pid is gone. */
 int proc_stat(pid_t pid, char *state, int *ppid, unsigned long long *start_ticks);
 
+/* Field 5 (pgrp) of /proc/<pid>/stat; -1 when pid is gone. */
+int proc_pgrp(pid_t pid);
+
 /* Field 22 (starttime) of /proc/<pid>/stat; 0 when unknown. */
 unsigned long long proc_start_ticks(pid_t pid);
 

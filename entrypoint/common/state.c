@@ -69,6 +69,8 @@ static json_t *build(const struct state_info *si)
 		"health", "min_workers", c->health_min_workers, "max_fail_ratio",
 		c->health_max_fail_ratio, "grace_ms", (json_int_t)c->health_grace_ms,
 		"timeout_ms", (json_int_t)c->health_timeout_ms);
+	if (doc && si->processes)
+		json_object_set_new(doc, "processes", json_integer(si->processes));
 	if (doc && strcmp(si->role, "worker") == 0)
 		json_object_set_new(doc, "master",
 				    json_pack("{s:s, s:s?, s:i, s:I}", "host", c->master_host,
@@ -199,6 +201,9 @@ int state_parse(const char *buf, size_t len, struct state_view *out, char *err, 
 	out->max_fail_ratio = json_is_number(fr) ? json_number_value(fr) : -1;
 	out->grace_ms = get_int(h, "grace_ms", 10000);
 	out->timeout_ms = get_int(h, "timeout_ms", 4000);
+	out->processes = (int)get_int(doc, "processes", 0);
+	if (out->processes < 0 || out->processes > LE_ENGINES_MAX)
+		out->processes = 0;
 	json_t *es = json_object_get(doc, "engines");
 	if (!json_is_array(es)) {
 		snprintf(err, errlen, "the state document has no engines array");

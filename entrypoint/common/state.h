@@ -27,6 +27,7 @@ struct state_info {
 	int nengines;
 	int restarts;
 	const char *last_reason;
+	int processes;            /* Locust's --processes: workers each engine forks; 0 none */
 };
 
 /* Creates dir (0700) if missing and checks that no one else can write it. */
@@ -70,6 +71,7 @@ struct state_view {
 	double max_fail_ratio;
 	long long grace_ms;
 	long long timeout_ms;
+	int processes;            /* worker processes each engine forks (--processes); 0 none */
 };
 
 /* Parses a state document (lenient about extra keys, strict about types it needs).

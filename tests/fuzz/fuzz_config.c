@@ -261,7 +261,7 @@ static void check_config(const uint8_t *data, size_t size)
 			int k = 0;
 			while (a[k])
 				k++;
-			if (k > cfg.nopts + cfg.nextra + 12)
+			if (k > cfg.nopts + cfg.nextra + 14)
 				__builtin_trap();
 			for (int i = 0; i < k; i++)
 				check_redact(a[i], i ? a[i - 1] : NULL);
@@ -272,6 +272,15 @@ static void check_config(const uint8_t *data, size_t size)
 		rc = config_check_files(&cfg, envp, msg, sizeof msg);
 		if (rc != 0 && (!msg[0] || strchr(msg, '\n')))
 			__builtin_trap();
+		/* what the engine's version decides: one line, 78 */
+		engine_identify(&cfg, envp);
+		rc = engine_check(&cfg, envp, msg, sizeof msg);
+		if (rc != 0 && (rc != EXIT_CONFIG || !msg[0] || strchr(msg, '\n')))
+			__builtin_trap();
+		char **env = engine_env(&cfg, envp);
+		if (!env)
+			__builtin_trap();
+		engine_env_free(env);
 	}
 	config_free(&cfg);
 	for (int i = 0; i < nstr; i++)

@@ -14,7 +14,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (webstats_parse((const char *)data, size, &ws, err, sizeof err) == 0) {
 		if (!memchr(ws.state, '\0', sizeof ws.state) || ws.workers < -1 ||
 		    ws.workers_missing < 0 || (ws.fail_ratio < 0 && ws.fail_ratio != -1) ||
-		    ws.fail_ratio != ws.fail_ratio || ws.user_count < -1)
+		    ws.fail_ratio != ws.fail_ratio || ws.user_count < -1 ||
+		    (ws.cur_rps < 0 && ws.cur_rps != -1) || ws.num_requests < -1 ||
+		    ws.num_failures < -1)
 			__builtin_trap();
 	} else if (!memchr(err, '\0', sizeof err) || !err[0]) {
 		__builtin_trap(); /* a failure always says why */

@@ -17,6 +17,11 @@ HEALTH = os.path.join(BUILD, "locust-healthcheck")
 PY = "/usr/bin/python3"
 LOCUST = "/usr/bin/locust"
 FAKE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "engines", "fake_engine.py")
+CHROOT_LOCUST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "engines",
+                             "chroot_locust.py")
+PLUGIN = os.path.join(ROOT, "plugin", "locust_ecs_webauth.py")
+# the newest Locust the tests run: Debian sid's, in a root that .ci/sid-locust makes
+SID_ROOT = os.environ.get("LE_SID_ROOT", "/var/tmp/locust-ecs-chroot-sid-locust")
 
 # Debian's python3-locust 2.12.1 has an empty version string, which a master rejects
 # from a worker; the shim sets it (DESIGN.md). Images FROM locustio/locust need none.
@@ -254,11 +259,12 @@ def http_target(procs, tmp_path):
 
 
 def start_master(procs, locustfile, bind="127.0.0.1", port=None, web_port=None,
-                 extra=(), name="master", env=None):
-    """A real Locust master on bind:port with its web UI on bind:web_port."""
+                 extra=(), name="master", env=None, locust=LOCUST):
+    """A real Locust master on bind:port with its web UI on bind:web_port (locust: the
+    program, Debian 12's by default; Newest.locust for the newest)."""
     port = port or free_port(bind)
     web_port = web_port or free_port(bind)
-    argv = [LOCUST, "-f", locustfile, "--master", "--master-bind-host", bind,
+    argv = [locust, "-f", locustfile, "--master", "--master-bind-host", bind,
             "--master-bind-port", str(port), "--web-host", bind, "--web-port",
             str(web_port), *extra]
     p = procs.start(argv, env=env or {"PATH": "/usr/bin:/bin", "HOME": "/tmp"}, name=name)
@@ -440,3 +446,57 @@ def fill_pipe(w):
         pass
     fcntl.fcntl(w, fcntl.F_SETFL, fl)
     return n
+
+
+class Newest:
+    """The newest Locust (Debian sid's python3-locust), run from its own root on this host's
+    loopback through engines/chroot_locust.py: as a supervisor's engine (env()) or as a
+    master of its own (start_master(..., locust=n.locust, env=n.engine_env()))."""
+
+    locust = CHROOT_LOCUST
+
+    def __init__(self, version, tmp_path):
+        self.version = version
+        self.tmp = tmp_path
+        # the plugin must be seen inside the root: a copy in the test's directory, which
+        # the wrapper shows there
+        self.plugin = str(tmp_path / "locust_ecs_webauth.py")
+        with open(PLUGIN) as src, open(self.plugin, "w") as dst:
+            dst.write(src.read())
+
+    def engine_env(self, **extra):
+        return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(self.tmp),
+                "LE_CHROOT": SID_ROOT, "LE_CHROOT_BINDS": str(self.tmp),
+                "PYTHONDONTWRITEBYTECODE": "1", **{k: str(v) for k, v in extra.items()}}
+
+    def env(self, **extra):
+        """A supervisor's environment (base_env) whose engine is the newest Locust."""
+        return base_env(self.tmp, LOCUST_ECS_ENGINE=CHROOT_LOCUST, LE_CHROOT=SID_ROOT,
+                        LE_CHROOT_BINDS=str(self.tmp),
+                        LOCUST_ECS_LOCUST_VERSION=self.version,
+                        LOCUST_ECS_WEB_AUTH_PLUGIN=self.plugin, **extra)
+
+
+def sid_locust_version():
+    """The version of the sid root's Locust, or None when there is no such root."""
+    import glob
+    found = glob.glob(f"{SID_ROOT}/usr/lib/python3/dist-packages/locust-*.dist-info")
+    if not found or not os.path.exists(f"{SID_ROOT}/usr/bin/locust"):
+        return None
+    return found[0].rsplit("/locust-", 1)[1][:-len(".dist-info")]
+
+
+@pytest.fixture(scope="session")
+def sid_version():
+    if os.geteuid() != 0:
+        pytest.skip("the newest Locust runs in a chroot of its own: the tests need root")
+    v = sid_locust_version()
+    if not v:
+        pytest.skip(f"no Debian sid root with the newest Locust at {SID_ROOT}: "
+                    "`bash .ci/sid-locust` (as root) makes it")
+    return v
+
+
+@pytest.fixture
+def newest(sid_version, tmp_path):
+    return Newest(sid_version, tmp_path)

@@ -102,6 +102,14 @@ KINDS = {
     # a dimension value: UTF-8 text, no control characters
     "testname": (outcome_map(ok=("non-numeric", "negative", "zero", "2^63", "2^128")),
                  {"64 KiB": "a" * LONG}),
+    # N.N[.N] from the start: nothing else is a version
+    "version": (outcome_map(), {}),
+    # an absolute path without a comma (it joins -f's list); read only when it is used
+    "pluginpath": (outcome_map(ok=("64 KiB", "newline", "control")),
+                   {"64 KiB": "/" + "a" * (LONG - 1), "non-UTF-8": b"/\xff", "newline": "/a\nb",
+                    "control": "/a\x1bb"}),
+    # Locust's --processes: -1 (one per vCPU), 0 (not set), 1..256
+    "processes": (outcome_map(ok=("negative", "zero")), {}),
     "statedir": (outcome_map(ok=("newline", "control")),
                  {"64 KiB": "/" + "a" * (LONG - 1), "non-UTF-8": TMP.encode() + b"/\xff",
                   "newline": TMP + "/a\nb", "control": TMP + "/a\x1bb"}),
@@ -152,9 +160,13 @@ VARIABLES = [
       ("option after a taken-over one, no value", "-f x a --web-port", 64),
       ("--web-port=", "--web-port=", 64), ("-P abc", "-P abc", (78, "--web-port")),
       ("--master --worker", "--master --worker", (78, "--worker")),
+      ("options Locust 2.x removed", "--no-web -c 10", (78, "--headless")),
       ("quotes and no expansion", "--tags 'a b' \"c\\\"d\" $HOME `x` *", "ok")]),
     ("LOCUST_WEB_PORT", "port", {}, [("65536", "65536", 78)]),
     ("LOCUST_WEB_AUTH", "free", {}, []),
+    ("LOCUST_WEB_LOGIN", "bool", {}, [("true", "true", "ok")]),
+    ("LOCUST_PROCESSES", "processes", {}, [("4", "4", "ok"), ("256", "256", "ok"),
+                                           ("257", "257", 78), ("-2", "-2", 78)]),
     ("LOCUST_TLS_CERT", "free", {}, []),
     ("LOCUST_HEADLESS", "bool", {}, [("true", "true", "ok")]),
     ("LOCUST_AUTOSTART", "bool", {}, [("true", "true", "ok")]),
@@ -164,6 +176,14 @@ VARIABLES = [
     ("LOCUST_ECS_ENGINE", "engine", {},
      [("a directory", TMP, 126), ("not executable", TMP + "/locustfile.py", 126),
       ("missing path", TMP + "/no-such-locust", 127)]),
+    ("LOCUST_ECS_LOCUST_VERSION", "version", {},
+     [("2.46.7", "2.46.7", "ok"), ("2.21", "2.21", "ok"), ("dev release", "2.47.0.dev3", "ok"),
+      ("0.0.0", "0.0.0", 78), ("leading v", "v2.46.7", 78), ("major only", "2", 78)]),
+    ("LOCUST_ECS_WEB_AUTH_PLUGIN", "pluginpath", {},
+     [("absolute", TMP + "/locust_ecs_webauth.py", "ok"), ("relative", "plugin.py", 78),
+      ("a comma", "/a,b.py", 78)]),
+    # the plugin's own variable: the supervisor sets or drops it for the engine
+    ("LOCUST_ECS_WEB_AUTH", "free", {}, []),
     ("LOCUST_ECS_ENGINES", "engines", {},
      [("auto", "auto", "ok"), ("AUTO", "AUTO", "ok"), ("256", "256", "ok"), ("257", "257", 78)]),
     ("LOCUST_ECS_STOP_GRACE", "duration0", {},
@@ -252,6 +272,7 @@ OPTIONS = [
     ("--web-auth", "free-cmd", {}, "--web-auth"),
     ("--tls-cert", "free-cmd", {}, "--tls-cert"),
     ("--web-host", "free-utf8", {}, "--web-host"),
+    ("--processes", "processes", {}, "--processes"),
 ]
 
 CONFLICTS = [
@@ -298,6 +319,35 @@ CONFLICTS = [
      ["-P", "9001"], "ok", ()),
     ("LOCUST_HEADLESS + LOCUST_AUTOSTART", {"LOCUST_HEADLESS": "true",
                                             "LOCUST_AUTOSTART": "true"}, [], "ok", ()),
+    ("LOCUST_PROCESSES + --processes", {"LOCUST_PROCESSES": "2"}, ["--processes", "3"], 78,
+     ("--processes", "LOCUST_PROCESSES")),
+    ("LOCUST_PROCESSES + the master role", {"LOCUST_MODE": "master", "LOCUST_PROCESSES": "2"},
+     [], 78, ("LOCUST_PROCESSES", "standalone")),
+    ("LOCUST_PROCESSES + LOCUST_ECS_ENGINES", {"LOCUST_MODE": "worker",
+                                               "LOCUST_MASTER_HOST": "m",
+                                               "LOCUST_ECS_ENGINES": "2",
+                                               "LOCUST_PROCESSES": "2"}, [], 78,
+     ("LOCUST_ECS_ENGINES=2", "LOCUST_PROCESSES")),
+    ("LOCUST_PROCESSES + LOCUST_ECS_ENGINES=1 (agree)",
+     {"LOCUST_MODE": "worker", "LOCUST_MASTER_HOST": "m", "LOCUST_ECS_ENGINES": "1",
+      "LOCUST_PROCESSES": "2"}, [], "ok", ()),
+    ("LOCUST_WEB_AUTH + --web-login, Locust 2.46.7",
+     {"LOCUST_WEB_AUTH": "a:b", "LOCUST_WEB_LOGIN": "true", "LOCUST_ECS_LOCUST_VERSION": "2.46.7",
+      "LOCUST_ECS_WEB_AUTH_PLUGIN": TMP + "/locustfile.py"}, [], 78,
+     ("LOCUST_WEB_AUTH", "--web-login")),
+    ("LOCUST_WEB_AUTH, Locust 2.46.7, no plugin installed",
+     {"LOCUST_WEB_AUTH": "a:b", "LOCUST_ECS_LOCUST_VERSION": "2.46.7",
+      "LOCUST_ECS_WEB_AUTH_PLUGIN": TMP + "/missing.py"}, [], 78,
+     ("LOCUST_ECS_WEB_AUTH_PLUGIN",)),
+    ("--web-auth, Locust 2.46.7", {"LOCUST_ECS_LOCUST_VERSION": "2.46.7"},
+     ["--web-auth", "a:b"], 78, ("--web-auth", "LOCUST_WEB_AUTH")),
+    ("--processes, Locust 2.12.1", {"LOCUST_ECS_LOCUST_VERSION": "2.12.1"},
+     ["--processes", "2"], 78, ("--processes", "2.19")),
+    ("LOCUSTFILE_PATH without .py, Locust 2.46.7",
+     {"LOCUSTFILE_PATH": TMP + "/locustfile", "LOCUST_ECS_LOCUST_VERSION": "2.46.7"}, [], 78,
+     ("LOCUSTFILE_PATH", "no .py")),
+    ("LOCUSTFILE_PATH=- for a standalone run", {"LOCUSTFILE_PATH": "-"}, [], 78,
+     ("LOCUSTFILE_PATH", "worker role")),
 ]
 
 # the program's own options, and the command's words: (setting, argv, exit, named)
@@ -308,6 +358,7 @@ SUPERVISOR_OPTIONS = [
     ("command word not UTF-8", ["--tags", b"\xff"], 64, ("command",)),
     ("command option without its value", ["-f"], 64, ("-f/--locustfile",)),
     ("command option with an empty value", ["--master-port="], 64, ("--master-port",)),
+    ("an option Locust 2.x removed, in the command", ["--step-load"], 78, ("LoadTestShape",)),
 ]
 
 

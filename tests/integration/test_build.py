@@ -47,3 +47,22 @@ def test_health_check_links_no_process_control():
         assert f" {name}" not in syms, name
     for name in ("file_read", "proc_stat", "state_parse", "http_setup"):
         assert f" {name}" in syms, name
+
+
+def test_install_puts_the_login_plugin_where_the_supervisor_looks(tmp_path):
+    """make install: the programs in $(PREFIX)/bin, the web UI's login plugin in
+    $(PREFIX)/share/locust-ecs, the path the supervisor was built to look at."""
+    import json
+    r = make("install", f"DESTDIR={tmp_path}", "PREFIX=/usr/local")
+    assert r.returncode == 0, r.stderr
+    plugin = tmp_path / "usr/local/share/locust-ecs/locust_ecs_webauth.py"
+    assert plugin.read_text() == open(os.path.join(ROOT, "plugin", "locust_ecs_webauth.py")).read()
+    assert oct(plugin.stat().st_mode & 0o777) == "0o644", "readable by Locust's own user"
+    lf = tmp_path / "lf.py"
+    lf.write_text("")
+    env = {"PATH": "/usr/bin:/bin", "LOCUST_ECS_METADATA": "off", "LOCUSTFILE_PATH": str(lf),
+           "LOCUST_WEB_AUTH": "admin:pw", "LOCUST_ECS_LOCUST_VERSION": "2.46.7"}
+    out = subprocess.run([str(tmp_path / "usr/local/bin/locust-entrypoint"), "--print-config"],
+                         env=env, capture_output=True, text=True, timeout=10)
+    argv = json.loads(out.stdout)["engine_argv"]
+    assert argv[2] == f"{lf},/usr/local/share/locust-ecs/locust_ecs_webauth.py", argv

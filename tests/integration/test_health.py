@@ -405,7 +405,7 @@ def test_max_fail_ratio(procs, sups, tmp_path, locustfile, http_target, target_o
     def users_running():
         rc, doc = health_json(p.env)
         st = doc.get("web", {}).get("stats", {})
-        return (rc, doc) if st.get("user_count", 0) > 0 and st.get("total_rps", 0) > 0 else None
+        return (rc, doc) if st.get("user_count", 0) > 0 and st.get("current_rps", 0) > 0 else None
     rc, doc = wait_for(users_running, 20, every=0.3, what="the test running")
     if target_ok:
         assert rc == 0 and "fail ratio 0.000" in doc["reason"], doc["reason"]

@@ -1,5 +1,6 @@
 /* test_config: the configuration contract, every variable and every bad value. */
 #include "config.h"
+#include "config_args.h"
 #include "tap.h"
 #include "words.h"
 
@@ -8,21 +9,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define MAXENV 32
-
-/* Parses with the given "K=V" strings (NULL-terminated) and extra argv words. */
-static int parse(struct config *c, char *err, const char *const *envs, const char *const *args)
-{
-	char *envp[MAXENV + 1] = {0};
-	char *argv[MAXENV + 2] = {(char *)"locust-entrypoint"};
-	int n = 0, argc = 1;
-	for (; envs && envs[n] && n < MAXENV; n++)
-		envp[n] = (char *)envs[n];
-	for (int i = 0; args && args[i] && argc < MAXENV; i++)
-		argv[argc++] = (char *)args[i];
-	return config_parse(c, envp, argc, argv, err, CONFIG_ERR_MAX);
-}
 
 static int bad(const char *var_in_msg, int want, const char *const *envs, const char *const *args)
 {
@@ -49,16 +35,6 @@ static int bad_secret(const char *var_in_msg, int want, const char *const *envs,
 		printf("#   rc %d (want %d), message: %s\n", rc, want, err);
 	config_free(&c);
 	return good;
-}
-
-static char *argv_line(char **a)
-{
-	static char buf[2048];
-	size_t o = 0;
-	buf[0] = '\0';
-	for (int i = 0; a && a[i] && o < sizeof buf; i++)
-		o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s", i ? "|" : "", a[i]);
-	return buf;
 }
 
 static void test_defaults(void)

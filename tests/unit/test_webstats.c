@@ -1,8 +1,10 @@
 /* test_webstats: the /stats/requests parser of locust-healthcheck, on Locust's own answers. */
 #include "tap.h"
 #include "webstats.h"
+#include "fileio.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 /* A master's answer as Locust 2.12.1 gives it (trimmed stats[]): no worker_count. */
 static const char master_212[] =
@@ -57,6 +59,64 @@ static void test_cmdline_auth(void)
 	is_int(webstats_cmdline_auth(CMD("--web-auth=abcdef\0"), small, sizeof small), 1,
 	       "a long value");
 	is_str(small, "abc", "is cut to fit, terminated");
+}
+
+/* Bodies captured from real Locust masters (two workers under load, one killed) and
+ * standalone runs: tests/fixtures/stats-requests/README.md says how. The figures below
+ * are read from the JSON itself: the parser must find them in every version's shape. */
+static const struct captured {
+	const char *file, *state;
+	int workers, missing, users;
+	double fail_ratio, rps;
+	long long requests, failures;
+} captured[] = {
+	/* 2.12.1: no worker_count, no current_rps; total_rps is the current rate */
+	{"locust-2.12.1-master.json", "running", 1, 1, 3, 0.26182965299684541, 54.777777777777779, 634, 166},
+	{"locust-2.12.1-standalone.json", "running", -1, 0, 3, 0.27027027027027029, 43.5, 222, 60},
+	/* 2.37.2: worker_count appears */
+	{"locust-2.37.2-master.json", "running", 1, 1, 3, 0.26829268292682928, 62.333333333333336, 697, 187},
+	{"locust-2.37.2-standalone.json", "running", -1, 0, 3, 0.26066350710900477, 30, 211, 55},
+	/* 2.43.4: total_rps is the run's average (61.9 here), the Aggregated row the rate */
+	{"locust-2.43.4-master.json", "running", 1, 1, 3, 0.26138032305433184, 59.555555555555557, 681, 178},
+	{"locust-2.43.4-standalone.json", "running", -1, 0, 3, 0.23008849557522124, 48, 226, 52},
+	/* 2.45.0 and the newest: current_rps at the top */
+	{"locust-2.45.0-master.json", "running", 1, 1, 3, 0.24634655532359082, 56.833333333333336, 479, 118},
+	{"locust-2.45.0-standalone.json", "running", -1, 0, 3, 0.25592417061611372, 48, 211, 54},
+	{"locust-2.46.7-master.json", "running", 1, 1, 3, 0.24903474903474904, 62, 518, 129},
+	{"locust-2.46.7-standalone.json", "running", -1, 0, 3, 0.18954248366013071, 24.5, 153, 29},
+};
+
+static void test_captured(void)
+{
+	for (size_t i = 0; i < sizeof captured / sizeof captured[0]; i++) {
+		const struct captured *c = &captured[i];
+		char path[256], err[200] = "", *buf = NULL;
+		size_t len = 0;
+		struct webstats ws;
+		snprintf(path, sizeof path, "tests/fixtures/stats-requests/%s", c->file);
+		if (file_read(path, 1 << 20, &buf, &len) < 0) {
+			ok(0, "%s: readable (run from the repository's root)", c->file);
+			continue;
+		}
+		is_int(webstats_parse(buf, len, &ws, err, sizeof err), 0, "%s parses%s%s", c->file,
+		       err[0] ? ": " : "", err);
+		is_str(ws.state, c->state, "%s: state", c->file);
+		is_int(ws.workers, c->workers, "%s: workers not missing", c->file);
+		is_int(ws.workers_missing, c->missing, "%s: missing workers", c->file);
+		is_int(ws.user_count, c->users, "%s: users", c->file);
+		ok(fabs(ws.fail_ratio - c->fail_ratio) < 1e-12, "%s: fail ratio", c->file);
+		ok(fabs(ws.cur_rps - c->rps) < 1e-9, "%s: requests/s now (%g)", c->file,
+		   ws.cur_rps);
+		is_int(ws.num_requests, c->requests, "%s: requests", c->file);
+		is_int(ws.num_failures, c->failures, "%s: failures", c->file);
+		ok(ws.p50_ms >= 0 && ws.p95_ms >= 0, "%s: current p50 and p95", c->file);
+		ok(ws.p99_ms >= 0 && ws.p99_since_start, "%s: p99 since the start (none current)",
+		   c->file);
+		ok(ws.ntop == 2 && !strcmp(ws.top[0].name, "GET /") &&
+		   !strcmp(ws.top[1].name, "GET /missing"), "%s: the two request names, busiest first",
+		   c->file);
+		free(buf);
+	}
 }
 
 /* The live figures, from the shape of Locust 2.12 (flat current percentiles, rates in
@@ -181,5 +241,6 @@ int main(void)
 	t("{\"state\":\"ready\",\"extra\":{\"deep\":[1,2,{\"x\":null}]}}", 0,
 	  "unknown keys are ignored");
 	t("{\"state\":\"ready\"} trailing", -1, "trailing garbage");
+	test_captured();
 	return done_testing();
 }
