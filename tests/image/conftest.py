@@ -73,8 +73,9 @@ def image(base, engine, tmp_path_factory):
     out = r.stdout + r.stderr
     if r.returncode != 0:
         if CARES_DEPRECATED.search(out):
-            pytest.xfail(f"{base.suite}: c-ares {base.suite} deprecates the interfaces "
-                         "entrypoint/resolve.c calls; -Werror stops the build (issue 12)")
+            pytest.xfail(f"{base.suite}'s c-ares deprecates ares_getsock, ares_search and "
+                         "ares_parse_srv_reply, which entrypoint/resolve.c calls: -Werror "
+                         "stops the build until it uses the current interfaces (issue 12)")
         pytest.fail(f"make image on {base.image}: exit {r.returncode}\n{out[-4000:]}")
     took = time.monotonic() - t
     figure(base.suite, "make image", f"{took:.0f} s")
