@@ -38,12 +38,12 @@ def engine(tmp_path_factory):
         pytest.skip(why)
     e = Engine(str(tmp_path_factory.mktemp("engine")))
     t = time.monotonic()
-    e.start()
-    figure("-", "engine start (dockerd answering)", f"{time.monotonic() - t:.1f} s")
     try:
+        e.start()
+        figure("-", "engine start (dockerd answering)", f"{time.monotonic() - t:.1f} s")
         yield e
     finally:
-        left = e.stop()
+        left = e.stop()  # also when the start failed half-way
         if left:
             pytest.fail("the host is not as the image tests found it: " + "; ".join(left))
 

@@ -228,7 +228,11 @@ class Engine:
                 notes.append("dockerd did not stop within 30 s of SIGTERM: killed")
                 self.proc.kill()
                 self.proc.wait(10)
-        # containerd and its shims name the run dir in their command lines
+        # containerd and its shims name the run dir in their command lines; they end
+        # soon after dockerd
+        end = time.monotonic() + 10
+        while processes_mentioning(self.run_dir) and time.monotonic() < end:
+            time.sleep(0.2)
         for pid, cmd in processes_mentioning(self.run_dir):
             notes.append(f"left by dockerd, killed: pid {pid} {cmd}")
             try:
