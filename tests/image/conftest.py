@@ -1,5 +1,5 @@
 """Fixtures of the image tests: the engine (one per run), a stand-in base and the image
-`make image` builds on it (one per suite: LEC_IMAGE_SUITES, default "bookworm sid"),
+`make image` builds on it (one per suite: LEC_IMAGE_SUITES, default "bookworm trixie sid"),
 and a box of containers per test. The figures measured along the way are printed at the
 end and written to build/image-figures.md."""
 import os
@@ -18,7 +18,7 @@ from engine import DOCKER, Engine, skip_reason  # noqa: E402
 from imagelab import FIGURES, Box, figure  # noqa: E402
 from shared import ROOT  # noqa: E402
 
-SUITES = os.environ.get("LEC_IMAGE_SUITES", "bookworm sid").split()
+SUITES = os.environ.get("LEC_IMAGE_SUITES", "bookworm trixie sid").split()
 # c-ares 1.34 (sid) deprecates what entrypoint/resolve.c calls; with -Werror the build
 # stops there until resolve.c uses the current interfaces (issue 12, branch cares)
 CARES_DEPRECATED = re.compile(r"resolve\.c.*(ares_getsock|ares_search|ares_parse_srv_reply)"
