@@ -17,19 +17,27 @@ WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wf
 HARDEN    := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 OPT       ?= -O2 -g
 WERROR    ?=
-CFLAGS    ?=
-CFLAGS    += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(WERROR) $(HARDEN) $(PKG_CFLAGS) \
-             -DLE_VERSION='"$(VERSION)"' -Ientrypoint
-LDFLAGS   += -pie -Wl,-z,relro,-z,now
+# What the build needs is in LE_CFLAGS and always applies; CFLAGS, CPPFLAGS and LDFLAGS
+# from the command line or the environment add to it (make CFLAGS=-O1 keeps -std=c11).
+INCLUDES  := -Ientrypoint -Ientrypoint/common
+LE_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(WERROR) $(HARDEN) $(PKG_CFLAGS) \
+             -DLE_VERSION='"$(VERSION)"' $(INCLUDES) -MMD -MP
+LE_LDFLAGS := -pie -Wl,-z,relro,-z,now
+ALL_CFLAGS = $(LE_CFLAGS) $(CPPFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(LE_LDFLAGS) $(LDFLAGS)
 
-# entrypoint modules; the health check links the shared ones from here, never a copy
+# Three folders: entrypoint/common/ is what both programs link (clocks, /proc and file
+# readers, the state document, the probe, HTTP); entrypoint/ is the supervisor's
+# own; healthcheck/ the check's own. Each program links only what it calls.
+CM_SRCS   := $(wildcard entrypoint/common/*.c)
+CM_OBJS   := $(CM_SRCS:%.c=$(BUILD)/%.o)
 EP_SRCS   := $(wildcard entrypoint/*.c)
 EP_OBJS   := $(EP_SRCS:%.c=$(BUILD)/%.o)
 HC_SRCS   := $(wildcard healthcheck/*.c)
 HC_OBJS   := $(HC_SRCS:%.c=$(BUILD)/%.o)
-# everything but the two main()s: what unit tests and fuzz replays link
-LIB_OBJS  := $(filter-out $(BUILD)/entrypoint/main.o $(BUILD)/healthcheck/main.o,$(EP_OBJS) $(HC_OBJS))
-HC_SHARED := $(addprefix $(BUILD)/entrypoint/,config.o words.o log.o state.o supervise.o probe.o)
+# everything but the two programs' loops and command lines: what unit tests and fuzz
+# replays link
+LIB_OBJS  := $(filter-out $(addprefix $(BUILD)/entrypoint/,main.o cli.o master.o stats.o) $(BUILD)/healthcheck/main.o,$(EP_OBJS) $(HC_OBJS) $(CM_OBJS))
 UT_SRCS   := $(wildcard tests/unit/test_*.c)
 UT_BINS   := $(UT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
@@ -37,27 +45,32 @@ FUZZ_DRV  := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/replay_%)
 
 PROGS     := $(BUILD)/locust-entrypoint $(if $(HC_SRCS),$(BUILD)/locust-healthcheck)
 
-.PHONY: all test unit integration asan fuzz bench demo install deps clean check-tools taskdefs lint
+.PHONY: all test unit integration asan fuzz bench demo install deps clean check-tools taskdefs lint \
+        check-suites
 all: $(PROGS)
 
-$(BUILD)/%.o: %.c $(wildcard entrypoint/*.h healthcheck/*.h)
+# header dependencies come from the compiler (-MMD -MP): $(BUILD)/**/*.d
+$(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/locust-entrypoint: $(EP_OBJS)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+-include $(wildcard $(BUILD)/entrypoint/*.d $(BUILD)/entrypoint/common/*.d \
+	 $(BUILD)/healthcheck/*.d $(BUILD)/tests/*.d)
 
-$(BUILD)/locust-healthcheck: $(HC_OBJS) $(HC_SHARED)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(HC_LIBS)
+$(BUILD)/locust-entrypoint: $(EP_OBJS) $(CM_OBJS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIB_OBJS)
+$(BUILD)/locust-healthcheck: $(HC_OBJS) $(CM_OBJS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(HC_LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) -o $@ $< $(LIB_OBJS) $(PKG_LIBS)
 
 # fuzz targets also build as plain programs that replay their corpus (tests/fuzz/replay.c)
 $(BUILD)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(LIB_OBJS) $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< tests/fuzz/replay.c $(LIB_OBJS) $(PKG_LIBS)
 
 unit: $(UT_BINS) $(FUZZ_DRV)
 	@set -e; for t in $(UT_BINS); do echo "# $$t"; $$t; done
@@ -79,8 +92,8 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	@mkdir -p build-fuzz
 	@set -e; for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); \
-	  clang -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -D_GNU_SOURCE -Ientrypoint \
-	    -o build-fuzz/$$n $$f $(filter-out entrypoint/main.c healthcheck/main.c,$(EP_SRCS) $(HC_SRCS)) $(PKG_LIBS); \
+	  clang -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -D_GNU_SOURCE $(INCLUDES) \
+	    -o build-fuzz/$$n $$f $(filter-out entrypoint/main.c healthcheck/main.c,$(EP_SRCS) $(HC_SRCS) $(CM_SRCS)) $(PKG_LIBS); \
 	  mkdir -p build-fuzz/corpus-$$n; \
 	  build-fuzz/$$n -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus-$$n tests/fuzz/corpus/$$n; done
 
@@ -91,11 +104,17 @@ fuzz:
 lint:
 	@rc=0; echo "cppcheck entrypoint healthcheck"; \
 	cppcheck --quiet --enable=warning,style,performance,portability --inline-suppr \
-	  --error-exitcode=1 --suppress=variableScope -I entrypoint -I healthcheck \
+	  --error-exitcode=1 --suppress=variableScope -I entrypoint -I entrypoint/common -I healthcheck \
 	  entrypoint healthcheck || rc=1; \
-	for f in $(EP_SRCS) $(HC_SRCS); do echo "clang-tidy $$f"; \
+	for f in $(EP_SRCS) $(CM_SRCS) $(HC_SRCS); do echo "clang-tidy $$f"; \
 	  clang-tidy --quiet $$f -- -std=c11 -D_GNU_SOURCE $(WARN) $(PKG_CFLAGS) \
-	    -DLE_VERSION='"$(VERSION)"' -Ientrypoint -Ihealthcheck || rc=1; done; exit $$rc
+	    -DLE_VERSION='"$(VERSION)"' $(INCLUDES) -Ihealthcheck || rc=1; done; exit $$rc
+
+# -Werror build and unit tests on newer Debian releases, in cached debootstrap chroots
+# (.ci/check-suites says where and how); SUITES="trixie sid" by default. As root.
+SUITES ?= trixie sid
+check-suites:
+	SUITES="$(SUITES)" bash .ci/check-suites
 
 bench: $(PROGS)
 	LE_BUILD=$(abspath $(BUILD)) $(PYTHON) tests/bench/bench.py
@@ -107,9 +126,10 @@ demo:
 
 # ECS JSON for every flow with its placeholders filled, in $(BUILD)/taskdefs:
 # make taskdefs ACCOUNT_ID=... REGION=... (values from the command line or the environment;
-# taskdefs/render.py --list names them; ONLY=cloudmap-namespace renders just that file).
+# taskdefs/render.py --list names them; ONLY=cloudmap-namespace renders just that file;
+# VARIANT=readonly,exec applies the variants of taskdefs/variants/).
 taskdefs:
-	$(PYTHON) taskdefs/render.py --out $(BUILD)/taskdefs $(if $(ONLY),--only '$(ONLY)')
+	$(PYTHON) taskdefs/render.py --out $(BUILD)/taskdefs $(if $(ONLY),--only '$(ONLY)') $(if $(VARIANT),--variant '$(VARIANT)')
 
 install: $(PROGS)
 	install -d $(DESTDIR)$(BINDIR)

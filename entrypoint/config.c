@@ -1,6 +1,9 @@
 /* config: the configuration contract of DESIGN.md, from environment and argv. */
 #include "config.h"
 #include "words.h"
+#include "duration.h"
+#include "bounds.h"
+#include "webstats.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -59,7 +62,7 @@ const char *config_role_name(enum role r)
 
 /* Printable form of a value for error messages: control and non-ASCII bytes escaped,
  * long values cut, so that one error stays one line. */
-static const char *show(const char *v, char *buf, size_t len)
+static const char *show_raw(const char *v, char *buf, size_t len)
 {
 	size_t o = 0;
 	for (const unsigned char *p = (const unsigned char *)v; *p && o + 8 < len; p++) {
@@ -81,33 +84,16 @@ static const char *show(const char *v, char *buf, size_t len)
 static const char *show_safe(const char *v, const char *prev, char *buf, size_t len)
 {
 	char *r = config_redact(v, prev);
-	show(r ? r : "***", buf, len);
+	show_raw(r ? r : "***", buf, len);
 	free(r);
 	return buf;
 }
 
-int config_parse_duration(const char *s, long *out)
+/* Every value shown in a message goes through the redaction: any of them may be a URL
+ * with a password in it. */
+static const char *show(const char *v, char *buf, size_t len)
 {
-	char *end;
-	long mult = 1000;
-	errno = 0;
-	if (!s || !isdigit((unsigned char)*s))
-		return -1;
-	long v = strtol(s, &end, 10);
-	if (errno || v < 0)
-		return -1;
-	if (strcmp(end, "ms") == 0)
-		mult = 1;
-	else if (*end == '\0' || strcmp(end, "s") == 0)
-		mult = 1000;
-	else if (strcmp(end, "m") == 0)
-		mult = 60000;
-	else
-		return -1;
-	if (v > LONG_MAX / mult || v * mult > 7L * 24 * 3600 * 1000)
-		return -1;
-	*out = v * mult;
-	return 0;
+	return show_safe(v, NULL, buf, len);
 }
 
 static int knob_duration(char *const envp[], const char *name, long def, long min, long max,
@@ -118,7 +104,7 @@ static int knob_duration(char *const envp[], const char *name, long def, long mi
 	*out = def;
 	if (!v)
 		return 0;
-	if (config_parse_duration(v, out) < 0 || *out < min || *out > max)
+	if (duration_parse(v, out) < 0 || *out < min || *out > max)
 		return fail(err, errlen, EXIT_CONFIG,
 			    "%s=\"%s\" is not a valid duration: accepted are whole numbers of "
 			    "seconds (\"30\", \"30s\"), milliseconds (\"500ms\") or minutes "
@@ -394,7 +380,7 @@ static int pick_one(const char *na, const char *a, const char *nb, const char *b
 	if (a && b && strcmp(a, b) != 0)
 		return fail(err, errlen, EXIT_CONFIG,
 			    "%s=\"%s\" contradicts %s=\"%s\": set one of them, or both alike", na,
-			    show(a, s1, sizeof s1), nb, show(b, s2, sizeof s2));
+			    show_safe(a, NULL, s1, sizeof s1), nb, show_safe(b, NULL, s2, sizeof s2));
 	*out = a ? a : b;
 	return 0;
 }
@@ -588,6 +574,26 @@ static int parse_engine_facts(struct config *cfg, char *const envp[], const stru
 	return 0;
 }
 
+/* A decimal from 0 to 1 ("0.05"); -1 in *out when unset. */
+static int knob_ratio(char *const envp[], const char *name, double *out, char *err,
+		      size_t errlen)
+{
+	const char *s = env(envp, name);
+	char sb[128], *end;
+	*out = -1;
+	if (!s)
+		return 0;
+	errno = 0;
+	double d = strtod(s, &end);
+	if (errno || *end || end == s || !(d >= 0.0 && d <= 1.0) ||
+	    !(isdigit((unsigned char)*s) || *s == '.'))
+		return fail(err, errlen, EXIT_CONFIG,
+			    "%s=\"%s\" is not accepted: use a decimal from 0 to 1, as in 0.05",
+			    name, show(s, sb, sizeof sb));
+	*out = d;
+	return 0;
+}
+
 static int parse_knobs(struct config *cfg, char *const envp[], char *err, size_t errlen)
 {
 	static const char *const fmts[] = {"auto", "json", "text", NULL};
@@ -640,11 +646,11 @@ static int parse_knobs(struct config *cfg, char *const envp[], char *err, size_t
 	cfg->engines = 0;
 	if (s && strcasecmp(s, "auto") != 0) {
 		long n;
-		if (parse_long(s, 1, 256, &n) < 0)
+		if (parse_long(s, 1, LE_ENGINES_MAX, &n) < 0)
 			return fail(err, errlen, EXIT_CONFIG,
 				    "LOCUST_ECS_ENGINES=\"%s\" is not accepted: use auto (one per "
-				    "vCPU of the task) or a number from 1 to 256",
-				    show(s, sb, sizeof sb));
+				    "vCPU of the task) or a number from 1 to %d",
+				    show(s, sb, sizeof sb), LE_ENGINES_MAX);
 		cfg->engines = (int)n;
 	}
 	s = env(envp, "LOCUST_ECS_DNS_SERVERS");
@@ -674,19 +680,78 @@ static int parse_knobs(struct config *cfg, char *const envp[], char *err, size_t
 				    "number from 0 to 100000", show(s, sb, sizeof sb));
 		cfg->health_min_workers = (int)n;
 	}
-	s = env(envp, "LOCUST_ECS_HEALTH_MAX_FAIL_RATIO");
-	cfg->health_max_fail_ratio = -1;
-	if (s) {
-		char *end;
-		errno = 0;
-		double d = strtod(s, &end);
-		if (errno || *end || end == s || !(d >= 0.0 && d <= 1.0) ||
-		    !(isdigit((unsigned char)*s) || *s == '.'))
-			return fail(err, errlen, EXIT_CONFIG,
-				    "LOCUST_ECS_HEALTH_MAX_FAIL_RATIO=\"%s\" is not accepted: use "
-				    "a decimal from 0 to 1, as in 0.05", show(s, sb, sizeof sb));
-		cfg->health_max_fail_ratio = d;
+	return knob_ratio(envp, "LOCUST_ECS_HEALTH_MAX_FAIL_RATIO", &cfg->health_max_fail_ratio,
+			  err, errlen);
+}
+
+/* A CloudWatch namespace (its PutMetricData rules): 1-255 of letters, digits and
+ * . - _ / # : and blanks, not starting with "AWS/" (AWS's own). */
+static int valid_namespace(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 255 || strncmp(s, "AWS/", 4) == 0)
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr(".-_/#: ", *s))
+			return 0;
+	return 1;
+}
+
+static int utf8_ok(const char *s);
+
+/* A CloudWatch dimension value of ours: 1-255 bytes of UTF-8, something besides blanks,
+ * no control characters, quotes or backslashes (kept plain in logs and queries). */
+static int valid_test_name(const char *s)
+{
+	int seen = 0;
+	if (strlen(s) > 255 || !utf8_ok(s))
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
+			return 0;
+		seen |= *p != ' ';
 	}
+	return seen;
+}
+
+/* Live metrics (CloudWatch EMF) and the guardrail. */
+static int parse_metric_knobs(struct config *cfg, char *const envp[], char *err, size_t errlen)
+{
+	static const char *const onoff[] = {"off", "on", NULL};
+	char sb[128];
+	int rc;
+	if ((rc = knob_choice(envp, "LOCUST_ECS_METRICS", onoff, "on or off", 0, &cfg->metrics,
+			      err, errlen)) ||
+	    (rc = knob_duration(envp, "LOCUST_ECS_METRICS_INTERVAL", 60000, 1000, 3600000,
+				&cfg->metrics_interval_ms, err, errlen)) ||
+	    (rc = knob_duration(envp, "LOCUST_ECS_GUARD_P95", 0, 0, 3600000, &cfg->guard_p95_ms,
+				err, errlen)) ||
+	    (rc = knob_duration(envp, "LOCUST_ECS_GUARD_FOR", 30000, 0, 86400000,
+				&cfg->guard_for_ms, err, errlen)) ||
+	    (rc = knob_ratio(envp, "LOCUST_ECS_GUARD_FAIL_RATIO", &cfg->guard_fail_ratio, err,
+			     errlen)))
+		return rc;
+	const char *per = env(envp, "LOCUST_ECS_METRICS_PER_REQUEST");
+	long n = 0;
+	if (per && parse_long(per, 0, WEBSTATS_TOP, &n) < 0)
+		return fail(err, errlen, EXIT_CONFIG,
+			    "LOCUST_ECS_METRICS_PER_REQUEST=\"%s\" is not accepted: use a number "
+			    "from 0 to %d (the busiest request names, each a billed metric set)",
+			    show(per, sb, sizeof sb), WEBSTATS_TOP);
+	cfg->metrics_per_request = (int)n;
+	const char *ns = env(envp, "LOCUST_ECS_METRICS_NAMESPACE");
+	cfg->metrics_namespace = ns ? ns : "Locust";
+	if (!valid_namespace(cfg->metrics_namespace))
+		return fail(err, errlen, EXIT_CONFIG,
+			    "LOCUST_ECS_METRICS_NAMESPACE=\"%s\" is not accepted: use 1-255 "
+			    "letters, digits, blanks and . - _ / # :, not starting with AWS/",
+			    show(cfg->metrics_namespace, sb, sizeof sb));
+	cfg->test_name = env(envp, "LOCUST_ECS_TEST_NAME");
+	if (cfg->test_name && !valid_test_name(cfg->test_name))
+		return fail(err, errlen, EXIT_CONFIG,
+			    "LOCUST_ECS_TEST_NAME=\"%s\" is not accepted: use 1-255 characters "
+			    "of UTF-8 text, not only blanks, without quotes, backslashes or "
+			    "control characters", show(cfg->test_name, sb, sizeof sb));
 	return 0;
 }
 
@@ -836,7 +901,8 @@ int config_parse(struct config *cfg, char *const envp[], int argc, char *const a
 	    (rc = parse_master(cfg, envp, &f, err, errlen)) ||
 	    (rc = parse_target(cfg, envp, &f, err, errlen)) ||
 	    (rc = parse_engine_facts(cfg, envp, &f, err, errlen)) ||
-	    (rc = parse_knobs(cfg, envp, err, errlen)))
+	    (rc = parse_knobs(cfg, envp, err, errlen)) ||
+	    (rc = parse_metric_knobs(cfg, envp, err, errlen)))
 		return rc;
 	s = env(envp, "LOCUST_ECS_ENGINE");
 	cfg->engine = s ? s : "locust";

@@ -2,6 +2,8 @@
 #ifndef LE_CONFIG_H
 #define LE_CONFIG_H
 
+#include "probe.h"
+
 #include <stddef.h>
 
 /* Exit codes of DESIGN.md (sysexits.h values where the supervisor fails). */
@@ -15,7 +17,6 @@ enum {
 };
 
 enum role { ROLE_STANDALONE, ROLE_MASTER, ROLE_WORKER };
-enum probe_kind { PROBE_ZMTP, PROBE_TCP };
 enum log_format { LOGFMT_AUTO, LOGFMT_JSON, LOGFMT_TEXT };
 enum log_level { LOGLVL_DEBUG, LOGLVL_INFO, LOGLVL_WARN, LOGLVL_ERROR };
 enum action { ACT_RUN, ACT_HELP, ACT_VERSION, ACT_PRINT_CONFIG };
@@ -75,6 +76,16 @@ struct config {
 	long health_timeout_ms;      /* LOCUST_ECS_HEALTH_TIMEOUT */
 	long health_grace_ms;        /* LOCUST_ECS_HEALTH_GRACE */
 
+	/* live metrics (CloudWatch EMF on stdout) and the guardrail */
+	int metrics;                 /* LOCUST_ECS_METRICS: on/off */
+	long metrics_interval_ms;    /* LOCUST_ECS_METRICS_INTERVAL */
+	const char *metrics_namespace; /* LOCUST_ECS_METRICS_NAMESPACE, default "Locust" */
+	const char *test_name;       /* LOCUST_ECS_TEST_NAME or NULL (then the task family) */
+	int metrics_per_request;     /* LOCUST_ECS_METRICS_PER_REQUEST: busiest names, 0 none */
+	double guard_fail_ratio;     /* LOCUST_ECS_GUARD_FAIL_RATIO, <0 = none */
+	long guard_p95_ms;           /* LOCUST_ECS_GUARD_P95, 0 = none */
+	long guard_for_ms;           /* LOCUST_ECS_GUARD_FOR: how long a threshold is crossed */
+
 	/* storage behind the pointers above */
 	char **spent;                /* engine options taken over by the supervisor */
 	int nspent;
@@ -109,9 +120,6 @@ char *config_redact(const char *word, const char *prev);
 
 /* Value of name in envp, or NULL. */
 const char *config_getenv(char *const envp[], const char *name);
-
-/* Duration "25", "25s", "500ms", "2m": ms in *out. 0 or -1. */
-int config_parse_duration(const char *s, long *out);
 
 const char *config_role_name(enum role r);
 

@@ -2,6 +2,11 @@
 #include "metadata.h"
 
 #include "log.h"
+#include "clock.h"
+#include "fileio.h"
+#include "http.h"
+#include "bounds.h"
+#include "supervise.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -27,7 +32,7 @@
 #define META_BUDGET_MS 4000L    /* the whole fetch, every retry included */
 #define META_ATTEMPTS 4         /* per document */
 #define META_BACKOFF_MS 100L    /* doubled after each failed attempt */
-#define META_BODY_MAX (1024 * 1024)
+#define META_BODY_MAX ((size_t)1024 * 1024)
 #define META_SLICE_MS 50        /* longest wait without looking for SIGTERM/SIGINT */
 #define META_URL_MAX 2048
 
@@ -204,35 +209,12 @@ int metadata_parse_container(const char *buf, size_t len, struct ecs_meta *m)
 
 /* ---------- fetching: bounded, and SIGTERM/SIGINT end it at once ---------- */
 
-struct body {
-	char *buf;
-	size_t len, cap;
-	int too_big;
-};
-
 enum outcome {
 	GOT,      /* the document was read */
 	FAILED,   /* this document cannot be read; the next one may */
 	RETRY,    /* the endpoint may not be ready yet */
 	GIVE_UP,  /* no point asking the endpoint anything more */
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The supervisor blocks these and reads them from its signalfd: sigpending() sees them
- * without taking them away. */
-static int stop_pending(void)
-{
-	sigset_t set;
-	if (sigpending(&set) < 0)
-		return 0;
-	return sigismember(&set, SIGTERM) == 1 || sigismember(&set, SIGINT) == 1;
-}
 
 /* Wakes a wait as soon as a signal arrives. A signal we do not act on (SIGHUP, ...) stays
  * pending and keeps the signalfd readable: stop polling it then, the slices remain. */
@@ -248,18 +230,18 @@ static int waker_fd(const struct waker *w)
 
 static void waker_woke(struct waker *w, int readable)
 {
-	if (readable && !stop_pending())
+	if (readable && !sup_stop_pending())
 		w->noisy = 1;
 }
 
 /* Sleeps ms unless SIGTERM/SIGINT comes first: 0, or -1 when one is pending. */
 static int nap(struct waker *w, long ms)
 {
-	long long end = now_ms() + ms;
+	long long end = clock_mono_ms() + ms;
 	for (;;) {
-		if (stop_pending())
+		if (sup_stop_pending())
 			return -1;
-		long long left = end - now_ms();
+		long long left = end - clock_mono_ms();
 		if (left <= 0)
 			return 0;
 		struct pollfd pfd = {.fd = waker_fd(w), .events = POLLIN};
@@ -268,61 +250,22 @@ static int nap(struct waker *w, long ms)
 	}
 }
 
-static size_t on_data(char *p, size_t size, size_t n, void *ud)
-{
-	struct body *b = ud;
-	size_t k = size * n;
-	if (k > (size_t)META_BODY_MAX - b->len) {
-		b->too_big = 1;
-		return 0; /* curl stops with CURLE_WRITE_ERROR */
-	}
-	if (b->len + k + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 16384;
-		while (cap < b->len + k + 1)
-			cap *= 2;
-		char *nb = realloc(b->buf, cap);
-		if (!nb)
-			return 0;
-		b->buf = nb;
-		b->cap = cap;
-	}
-	memcpy(b->buf + b->len, p, k);
-	b->len += k;
-	b->buf[b->len] = '\0';
-	return k;
-}
-
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 		       curl_off_t ulnow)
 {
 	(void)ud; (void)dltotal; (void)dlnow; (void)ultotal; (void)ulnow;
-	return stop_pending(); /* non-zero: CURLE_ABORTED_BY_CALLBACK */
+	return sup_stop_pending(); /* non-zero: CURLE_ABORTED_BY_CALLBACK */
 }
 
-static int setup(CURL *h, const char *url, struct body *b, char *errbuf, long timeout_ms)
+static int setup(CURL *h, const char *url, struct http_body *b, char *errbuf, long timeout_ms)
 {
 	long connect_ms = timeout_ms < META_CONNECT_MS ? timeout_ms : META_CONNECT_MS;
 	/* the endpoint is link-local: never through a proxy, never to another host */
-	return curl_easy_setopt(h, CURLOPT_URL, url) ||
-	       curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) ||
-	       curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) ||
-	       curl_easy_setopt(h, CURLOPT_NOPROXY, "*") ||
-	       curl_easy_setopt(h, CURLOPT_PROXY, "") ||
-	       curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) ||
-#if LIBCURL_VERSION_NUM >= 0x075500
-	       curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") ||
-#else
-	       curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) ||
-#endif
-	       curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms) ||
-	       curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms) ||
+	return http_setup(h, url, b, errbuf, connect_ms, timeout_ms, "locust-ecs/" LE_VERSION) ||
 	       curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L) ||
 	       curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)META_BODY_MAX) ||
-	       curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data) ||
-	       curl_easy_setopt(h, CURLOPT_WRITEDATA, b) ||
 	       curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L) ||
-	       curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress) ||
-	       curl_easy_setopt(h, CURLOPT_USERAGENT, "locust-ecs/" LE_VERSION);
+	       curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
 }
 
 /* Runs the transfer with the multi interface so that the wait is ours: short slices,
@@ -342,7 +285,7 @@ static CURLcode perform(CURL *h, struct waker *w, int *interrupted)
 			break;
 		if (!running)
 			break;
-		if (stop_pending()) {
+		if (sup_stop_pending()) {
 			*interrupted = 1;
 			rc = CURLE_ABORTED_BY_CALLBACK;
 			goto out_remove;
@@ -385,7 +328,7 @@ static int transient(CURLcode rc, long status)
 }
 
 /* One attempt at url; the body is left in b. *answered: an HTTP status came back. */
-static enum outcome attempt(const char *url, struct body *b, long timeout_ms, struct waker *w,
+static enum outcome attempt(const char *url, struct http_body *b, long timeout_ms, struct waker *w,
 			    int *answered, char *why, size_t whylen)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
@@ -409,7 +352,7 @@ static enum outcome attempt(const char *url, struct body *b, long timeout_ms, st
 		snprintf(why, whylen, "interrupted by a signal to stop");
 		o = GIVE_UP;
 	} else if (b->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
-		snprintf(why, whylen, "the body is larger than %d bytes", META_BODY_MAX);
+		snprintf(why, whylen, "the body is larger than %zu bytes", META_BODY_MAX);
 		o = FAILED;
 	} else if (rc == CURLE_OK && (status < 200 || status > 299)) {
 		snprintf(why, whylen, "HTTP status %ld (redirects are not followed)", status);
@@ -426,13 +369,13 @@ static enum outcome attempt(const char *url, struct body *b, long timeout_ms, st
 }
 
 /* Reads url with retries within the deadline. */
-static enum outcome get_doc(const char *url, struct body *b, long long deadline,
+static enum outcome get_doc(const char *url, struct http_body *b, long long deadline,
 			    struct waker *w, char *why, size_t whylen)
 {
 	long backoff = META_BACKOFF_MS;
 	int answered = 0;
 	for (int i = 1; i <= META_ATTEMPTS; i++) {
-		long long left = deadline - now_ms();
+		long long left = deadline - clock_mono_ms();
 		if (left <= 0) {
 			if (i == 1)
 				snprintf(why, whylen, "no time left");
@@ -443,7 +386,7 @@ static enum outcome get_doc(const char *url, struct body *b, long long deadline,
 					 &answered, why, whylen);
 		if (o != RETRY)
 			return o;
-		if (i == META_ATTEMPTS || now_ms() + backoff >= deadline)
+		if (i == META_ATTEMPTS || clock_mono_ms() + backoff >= deadline)
 			break;
 		if (nap(w, backoff) < 0) {
 			snprintf(why, whylen, "interrupted by a signal to stop");
@@ -472,7 +415,7 @@ void metadata_fetch(char *const envp[], struct ecs_meta *m, int sfd)
 {
 	static const char *const suffix[] = {"", "/task"};
 	char base[META_URL_MAX], url[META_URL_MAX + 8], why[CURL_ERROR_SIZE + 128];
-	struct body b = {0};
+	struct http_body b = {.max = META_BODY_MAX};
 	struct waker w = {.sfd = sfd, .noisy = 0};
 	const char *v4 = config_getenv(envp, "ECS_CONTAINER_METADATA_URI_V4");
 	const char *v3 = config_getenv(envp, "ECS_CONTAINER_METADATA_URI");
@@ -497,7 +440,7 @@ void metadata_fetch(char *const envp[], struct ecs_meta *m, int sfd)
 		warn_once(m, base, "unable to initialise libcurl");
 		return;
 	}
-	long long deadline = now_ms() + META_BUDGET_MS;
+	long long deadline = clock_mono_ms() + META_BUDGET_MS;
 	/* the container first: its name picks this container's entry in the task's list */
 	for (int i = 0; i < 2; i++) {
 		int rc;
@@ -520,35 +463,20 @@ void metadata_fetch(char *const envp[], struct ecs_meta *m, int sfd)
 		log_debug("metadata", "ECS task metadata v%d: task %s, family %s:%s, az %s, "
 			  "%g vCPU", m->version, m->task_id, m->family, m->revision, m->az,
 			  m->task_vcpu);
-	free(b.buf);
+	http_body_free(&b);
 	curl_global_cleanup();
 }
 
 /* ---------- engines per worker task ---------- */
 
-#define ENGINES_MAX 1024
 
-/* Reads a small file whole (its first outlen - 1 bytes); 0, or -1. */
-static int read_path(const char *path, char *out, size_t outlen)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t k = read(fd, out, outlen - 1);
-	close(fd);
-	if (k <= 0)
-		return -1;
-	out[k] = '\0';
-	return 0;
-}
-
-/* read_path of dir/name. */
+/* file_read_into of dir/name. */
 static int read_small(const char *dir, const char *name, char *out, size_t outlen)
 {
 	char path[4096];
 	if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
 		return -1;
-	return read_path(path, out, outlen);
+	return file_read_into(path, out, outlen);
 }
 
 /* A whole integer field; *end is left after it. 0, or -1. */
@@ -574,7 +502,7 @@ static int only_space(const char *s)
 static int cpus_of_quota(long long quota, long long period)
 {
 	long long n = quota / period;
-	return n < 1 ? 1 : n > ENGINES_MAX ? ENGINES_MAX : (int)n;
+	return n < 1 ? 1 : n > LE_ENGINES_MAX ? LE_ENGINES_MAX : (int)n;
 }
 
 /* cgroup v2 cpu.max: "max 100000" (no quota) or "200000 100000". 0 no quota, -1 no
@@ -702,14 +630,14 @@ static int cgroup_cpus(const char *root, const char *self_cgroup)
 	int n = quota_at(root, 0);
 	keep_smallest(&best, n < 0 ? quota_at(root, 1) : n);
 	char text[8192];
-	if (self_cgroup && read_path(self_cgroup, text, sizeof text) == 0)
+	if (self_cgroup && file_read_into(self_cgroup, text, sizeof text) == 0)
 		own_cgroups(root, text, &best);
 	return best;
 }
 
 static int clamp_engines(long long n)
 {
-	return n < 1 ? 1 : n > ENGINES_MAX ? ENGINES_MAX : (int)n;
+	return n < 1 ? 1 : n > LE_ENGINES_MAX ? LE_ENGINES_MAX : (int)n;
 }
 
 int metadata_engines_auto(const struct ecs_meta *m, const char *cgroup_root,
@@ -723,7 +651,7 @@ int metadata_engines_auto(const struct ecs_meta *m, const char *cgroup_root,
 		/* 1.9999999 from a float printer is still 2; (long long) floors, once the
 		 * value is known to fit */
 		double v = m->task_vcpu + 1e-6;
-		return clamp_engines(v > ENGINES_MAX ? ENGINES_MAX : (long long)v);
+		return clamp_engines(v > LE_ENGINES_MAX ? LE_ENGINES_MAX : (long long)v);
 	}
 	int n = cgroup_cpus(cgroup_root, self_cgroup);
 	if (n > 0) {

@@ -4,6 +4,7 @@
 
 #include <netinet/in.h>
 #include <poll.h>
+#include <stddef.h>
 
 #define RESOLVE_MAX_ADDRS 16
 #define RESOLVE_ADDR_LEN 46 /* INET6_ADDRSTRLEN */
@@ -39,6 +40,12 @@ int resolve_take(struct resolver *r, struct resolve_result *out);
 /* Timeout and tries from resolv.conf's text and RES_OPTIONS (either may be NULL). */
 void resolve_options(const char *resolv_conf, const char *res_options, int *timeout_ms,
 		     int *tries);
+
+/* The SRV record to use from a DNS answer (wire format): the lowest priority, then the
+ * highest weight. ARES_SUCCESS with its port and target, else an ARES_E* (ENODATA: no
+ * usable record). Pure; what on_srv does with a reply, for tests and the fuzzer. */
+int resolve_parse_srv(const unsigned char *abuf, size_t alen, int *port, char *target,
+		      size_t tlen);
 
 /* 1 when s is an IPv4 or IPv6 literal. */
 int resolve_is_literal(const char *s);

@@ -1,7 +1,9 @@
 /* supervise: the PID-1 core: spawn, forward, reap, kill what is left. */
 #include "supervise.h"
+#include "clock.h"
 #include "config.h"
 #include "log.h"
+#include "procfs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -10,17 +12,30 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-long long sup_now_ms(void)
+#define FD_SCAN_MAX 65536 /* the close fallback goes no higher, whatever RLIMIT_NOFILE says */
+
+int sup_std_fds(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	for (int fd = 0; fd < 3; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		/* the lowest free fd is this one: nothing of ours can take it later */
+		int nfd = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+		if (nfd < 0)
+			return -1;
+		if (nfd != fd) { /* cannot happen while fd is the lowest free; be sure */
+			close(nfd);
+			errno = EBADF;
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* Signals that are about the supervisor's own fault stay unblocked; SIGPIPE is ignored
@@ -48,6 +63,15 @@ int sup_init(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+/* The supervisor blocks these and reads them from its signalfd: sigpending() sees them
+ * without taking them away. */
+int sup_stop_pending(void)
+{
+	sigset_t pend;
+	return sigpending(&pend) == 0 &&
+	       (sigismember(&pend, SIGTERM) == 1 || sigismember(&pend, SIGINT) == 1);
+}
+
 int sup_code(int wstatus)
 {
 	if (WIFEXITED(wstatus))
@@ -57,62 +81,35 @@ int sup_code(int wstatus)
 	return EXIT_SOFTWARE;
 }
 
-int sup_proc_stat(pid_t pid, char *state, int *ppid, unsigned long long *start_ticks)
+/* Closes fds from..to (inclusive): close_range, else one by one up to fd_max (close_range
+ * fails with ENOSYS before Linux 5.9 and with EPERM under some seccomp profiles). */
+static void close_fds(unsigned from, unsigned to, unsigned fd_max)
 {
-	char path[64], buf[1024];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	/* the command name may hold spaces and parens: count fields after the last ')' */
-	char *p = strrchr(buf, ')');
-	if (!p || p[1] != ' ' || !p[2] || p[3] != ' ')
-		return -1; /* ") S ppid ...": state letter and a field after it */
-	if (state)
-		*state = p[2];
-	if (ppid)
-		*ppid = (int)strtol(p + 4, NULL, 10);
-	if (start_ticks) {
-		*start_ticks = 0;
-		p++;
-		for (int field = 3; field < 22 && p; field++)
-			p = strchr(p + 1, ' ');
-		if (p)
-			*start_ticks = strtoull(p + 1, NULL, 10);
-	}
-	return 0;
-}
-
-unsigned long long sup_start_ticks(pid_t pid)
-{
-	unsigned long long t = 0;
-	return sup_proc_stat(pid, NULL, NULL, &t) == 0 ? t : 0;
+	if (from > to || syscall(SYS_close_range, from, to, 0) == 0)
+		return;
+	for (unsigned fd = from; fd <= to && fd < fd_max; fd++)
+		close((int)fd);
 }
 
 /* In the child, between fork and exec: only async-signal-safe calls. */
-static void child_exec(char *const argv[], int errfd)
+static void child_exec(char *const argv[], int errfd, int take_tty, unsigned fd_max)
 {
 	sigset_t none;
 	int e;
 
 	setpgid(0, 0);
 	/* give the terminal to the engine's group, as tini does, so that a Locust reading
-	 * keys on a terminal is not stopped by SIGTTIN (SIGTTOU is still blocked here) */
-	if (isatty(STDIN_FILENO))
+	 * keys on a terminal is not stopped by SIGTTIN (SIGTTOU is still blocked here);
+	 * one engine only: the terminal has one foreground group */
+	if (take_tty && isatty(STDIN_FILENO))
 		(void)tcsetpgrp(STDIN_FILENO, getpid());
 	for (int s = 1; s < NSIG; s++)
 		if (s != SIGKILL && s != SIGSTOP)
 			signal(s, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (errfd > 3)
-		syscall(SYS_close_range, 3, errfd - 1, 0);
-	syscall(SYS_close_range, errfd + 1, ~0U, 0);
+	close_fds(3, (unsigned)errfd - 1, fd_max);
+	close_fds((unsigned)errfd + 1, ~0U, fd_max);
 	execvp(argv[0], argv);
 	e = errno;
 	ssize_t w = write(errfd, &e, sizeof e);
@@ -120,25 +117,42 @@ static void child_exec(char *const argv[], int errfd)
 	_exit(e == ENOENT || e == ENOTDIR ? EXIT_NOTFOUND : EXIT_NOEXEC);
 }
 
-int sup_spawn(struct engine *e, char *const argv[], char *err, size_t errlen)
+static unsigned fd_limit(void)
 {
-	int pfd[2], child_errno = 0;
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur > FD_SCAN_MAX)
+		return FD_SCAN_MAX;
+	return (unsigned)rl.rlim_cur;
+}
+
+static int lacking(int e)
+{
+	return e == EAGAIN || e == ENOMEM;
+}
+
+int sup_spawn(struct engine *e, char *const argv[], int take_tty, char *err, size_t errlen)
+{
+	int pfd[2], child_errno = 0, fe;
+	unsigned fd_max = fd_limit();
 	pid_t pid;
 
 	if (pipe2(pfd, O_CLOEXEC) < 0) {
-		snprintf(err, errlen, "unable to create a pipe: %s", strerror(errno));
-		return EXIT_SOFTWARE;
+		fe = errno;
+		snprintf(err, errlen, "unable to create a pipe: %s", strerror(fe));
+		return lacking(fe) ? SUP_AGAIN : EXIT_SOFTWARE;
 	}
 	pid = fork();
 	if (pid < 0) {
-		snprintf(err, errlen, "unable to fork: %s", strerror(errno));
+		fe = errno;
+		snprintf(err, errlen, "unable to fork: %s", strerror(fe));
 		close(pfd[0]);
 		close(pfd[1]);
-		return EXIT_SOFTWARE;
+		return lacking(fe) ? SUP_AGAIN : EXIT_SOFTWARE;
 	}
 	if (pid == 0) {
 		close(pfd[0]);
-		child_exec(argv, pfd[1]);
+		child_exec(argv, pfd[1], take_tty, fd_max);
 	}
 	close(pfd[1]);
 	setpgid(pid, pid); /* also here: no race with a signal sent right after */
@@ -148,13 +162,9 @@ int sup_spawn(struct engine *e, char *const argv[], char *err, size_t errlen)
 		n = read(pfd[0], &child_errno, sizeof child_errno);
 	while (n < 0 && errno == EINTR);
 	close(pfd[0]);
-	e->pid = pid;
-	e->started_ms = sup_now_ms();
-	{
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		e->started_wall = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	}
+	e->pid = e->pgid = e->last_pid = pid;
+	e->started_ms = clock_mono_ms();
+	e->started_wall = clock_wall_ms();
 	e->exited = 0;
 	e->stop_sent = 0;
 	if (n == (ssize_t)sizeof child_errno) {
@@ -163,7 +173,7 @@ int sup_spawn(struct engine *e, char *const argv[], char *err, size_t errlen)
 		return child_errno == ENOENT || child_errno == ENOTDIR ? EXIT_NOTFOUND
 								       : EXIT_NOEXEC;
 	}
-	e->start_ticks = sup_start_ticks(pid);
+	e->start_ticks = proc_start_ticks(pid);
 	return 0;
 }
 
@@ -175,6 +185,13 @@ void sup_signal_all(struct engine *es, int n, int sig)
 		if (kill(-es[i].pid, sig) < 0 && errno == ESRCH)
 			kill(es[i].pid, sig); /* it left its group (setsid): reach it directly */
 	}
+}
+
+void sup_signal_leftovers(const struct engine *es, int n, int sig)
+{
+	for (int i = 0; i < n; i++)
+		if (!es[i].pid && es[i].pgid > 0)
+			kill(-es[i].pgid, sig); /* ESRCH: nothing is left in that group */
 }
 
 int sup_reap(struct engine *es, int n, int *children_left)
@@ -208,9 +225,9 @@ int sup_reap(struct engine *es, int n, int *children_left)
 	}
 }
 
-/* sig to every child of ours that is not an engine: orphans re-parented to us (as PID 1
- * or subreaper), which no engine's process group reaches any more. */
-void sup_signal_orphans(const struct engine *es, int n, int sig)
+/* Calls fn for every child of ours that is not an engine: orphans re-parented to us
+ * (as PID 1 or subreaper), which no engine's process group reaches any more. */
+static void each_orphan(const struct engine *es, int n, void (*fn)(pid_t, void *), void *arg)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *de;
@@ -225,19 +242,62 @@ void sup_signal_orphans(const struct engine *es, int n, int sig)
 			continue;
 		for (int i = 0; i < n; i++)
 			engine |= es[i].pid == (pid_t)pid;
-		if (!engine && sup_proc_stat((pid_t)pid, NULL, &ppid, NULL) == 0 && ppid == self)
-			kill((pid_t)pid, sig);
+		if (!engine && proc_stat((pid_t)pid, NULL, &ppid, NULL) == 0 && ppid == self)
+			fn((pid_t)pid, arg);
 	}
 	closedir(d);
 }
 
-void sup_kill_rest(struct engine *es, int n)
+static void send_sig(pid_t pid, void *arg)
 {
+	kill(pid, *(int *)arg);
+}
+
+void sup_signal_orphans(const struct engine *es, int n, int sig)
+{
+	each_orphan(es, n, send_sig, &sig);
+}
+
+struct victims {
+	int count;
+	char *what;
+	size_t len, used;
+};
+
+static void name_victim(pid_t pid, struct victims *v)
+{
+	char comm[32];
+	v->count++;
+	if (!v->len || v->used >= v->len - 1)
+		return;
+	proc_comm(pid, comm, sizeof comm);
+	int k = snprintf(v->what + v->used, v->len - v->used, "%spid %d (%s)",
+			 v->used ? ", " : "", (int)pid, comm);
+	if (k > 0)
+		v->used += (size_t)k < v->len - v->used ? (size_t)k : v->len - v->used - 1;
+}
+
+static void note_victim(pid_t pid, void *arg)
+{
+	name_victim(pid, arg);
+}
+
+int sup_kill_rest(struct engine *es, int n, char *what, size_t whatlen)
+{
+	struct victims v = {0, what, whatlen, 0};
+	if (whatlen)
+		what[0] = '\0';
+	for (int i = 0; i < n; i++)
+		if (es[i].pid)
+			name_victim(es[i].pid, &v);
+	each_orphan(es, n, note_victim, &v);
 	if (getpid() == 1) {
 		/* in our own PID namespace everything else is below us */
 		kill(-1, SIGKILL);
-		return;
+		return v.count;
 	}
 	sup_signal_all(es, n, SIGKILL);
+	sup_signal_leftovers(es, n, SIGKILL);
 	sup_signal_orphans(es, 0, SIGKILL);
+	return v.count;
 }

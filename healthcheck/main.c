@@ -1,14 +1,16 @@
 /* locust-healthcheck: is this Locust container doing its job? One verdict, within a bound. */
-#include "config.h"
+#include "clock.h"
+#include "duration.h"
+#include "fileio.h"
+#include "http.h"
 #include "probe.h"
-#include "state.h"
-#include "supervise.h"
+#include "procfs.h"
 #include "proctcp.h"
+#include "state.h"
 #include "webstats.h"
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
 #include <signal.h>
@@ -16,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -24,8 +25,6 @@
 #ifndef LE_VERSION
 #define LE_VERSION "0.0.0"
 #endif
-
-extern char **environ;
 
 #define WEB_MAX_BODY ((size_t)16 * 1024 * 1024) /* /stats/requests grows with the request names */
 #define PROBE_POLL_MS 20                 /* libzmq's monitor fd is edge-like: look often */
@@ -44,9 +43,7 @@ static size_t alarm_len[ST_COUNT];
 static volatile sig_atomic_t cur_stage;
 
 struct hc {
-	struct config cfg;
-	int cfg_rc;
-	char cfg_err[CONFIG_ERR_MAX];
+	char cfg_err[300];        /* one of our own settings is wrong */
 	int json;
 	const char *state_dir;
 	char state_path[512];
@@ -102,7 +99,7 @@ static void arm_backstop(const struct hc *h)
 
 static long remaining_ms(const struct hc *h)
 {
-	long long r = h->deadline - sup_now_ms();
+	long long r = h->deadline - clock_mono_ms();
 	return r < 1 ? 1 : (long)r;
 }
 
@@ -164,66 +161,27 @@ static const char *span(long long ms, char *buf, size_t len)
 
 /* ---------- the state document ---------- */
 
-static int read_all(int fd, char *buf, size_t max, size_t *len)
-{
-	size_t n = 0;
-	for (;;) {
-		ssize_t r = read(fd, buf + n, max - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0 || (n += (size_t)r) == max)
-			break;
-	}
-	*len = n;
-	return 0;
-}
-
 static int load_state(struct hc *h)
 {
 	char err[400];
-	struct stat sb;
 	size_t len = 0;
 	char *buf = NULL;
-	int fd, rc = -1;
+	int rc = -1;
 
 	set_stage(ST_STATE);
-	/* O_NONBLOCK: a FIFO put in its place must not make us wait for a writer */
-	fd = open(h->state_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0) {
+	if (file_read(h->state_path, STATE_MAX_BYTES, &buf, &len) < 0) {
 		if (errno == ENOENT)
 			fail(h, "state", "no state document at %s: the supervisor is not running, "
-			     "has not started yet, or uses another LOCUST_ECS_STATE_DIR",
-			     h->state_path);
+			     "has not started yet, cannot write it, or uses another "
+			     "LOCUST_ECS_STATE_DIR", h->state_path);
+		else if (errno == EFBIG)
+			fail(h, "state", "the state document %s is larger than %zu bytes: not ours",
+			     h->state_path, STATE_MAX_BYTES);
 		else
 			fail(h, "state", "unable to read the state document %s: %s", h->state_path,
-			     strerror(errno));
+			     errno == EISDIR ? "it is a directory"
+			     : errno == EINVAL ? "not a regular file" : strerror(errno));
 		return -1;
-	}
-	if (fstat(fd, &sb) < 0) {
-		fail(h, "state", "unable to read the state document %s: %s", h->state_path,
-		     strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		fail(h, "state", "unable to read the state document %s: %s", h->state_path,
-		     S_ISDIR(sb.st_mode) ? "it is a directory" : "not a regular file");
-		goto out;
-	}
-	if (!(buf = malloc(STATE_MAX_BYTES + 1))) {
-		fail(h, "state", "out of memory");
-		goto out;
-	}
-	if (read_all(fd, buf, STATE_MAX_BYTES + 1, &len) < 0) {
-		fail(h, "state", "unable to read the state document %s: %s", h->state_path,
-		     strerror(errno));
-		goto out;
-	}
-	if (len > STATE_MAX_BYTES) {
-		fail(h, "state", "the state document %s is larger than %zu bytes: not ours",
-		     h->state_path, STATE_MAX_BYTES);
-		goto out;
 	}
 	if (state_parse(buf, len, &h->st, err, sizeof err) < 0) {
 		fail(h, "state", "the state document %s is corrupt or truncated: %s",
@@ -234,7 +192,6 @@ static int load_state(struct hc *h)
 	rc = 0;
 out:
 	free(buf);
-	close(fd);
 	return rc;
 }
 
@@ -244,7 +201,7 @@ out:
 static char proc_state(int pid)
 {
 	char st = 0;
-	if (sup_proc_stat(pid, &st, NULL, NULL) < 0)
+	if (proc_stat(pid, &st, NULL, NULL) < 0)
 		return 0;
 	return st;
 }
@@ -253,7 +210,7 @@ static char proc_state(int pid)
 static int same_process(int pid, unsigned long long ticks, char *why, size_t len)
 {
 	char st = proc_state(pid);
-	unsigned long long now_ticks = sup_start_ticks(pid);
+	unsigned long long now_ticks = proc_start_ticks(pid);
 	if (!st || !now_ticks) {
 		snprintf(why, len, "is gone");
 		return -1;
@@ -288,7 +245,7 @@ static int check_supervisor(struct hc *h)
 		return -1;
 	}
 	pass(h, "supervisor", "the supervisor (pid %d, %s) is %s since %s", s->pid, s->role,
-	     s->phase, span(state_wall_ms() - s->phase_since, sb, sizeof sb));
+	     s->phase, span(clock_wall_ms() - s->phase_since, sb, sizeof sb));
 	return 0;
 }
 
@@ -303,14 +260,14 @@ static int waiting_phase(const char *p)
 static int check_phase(struct hc *h)
 {
 	const struct state_view *s = &h->st;
-	long long now = state_wall_ms();
+	long long now = clock_wall_ms();
 	char a[32], b[32];
 
 	if (!strcmp(s->phase, "running"))
 		return 1;
-	if (!strcmp(s->phase, "failed")) {
-		fail(h, "phase", "the supervisor failed%s%s", s->last_reason[0] ? ": " : "",
-		     s->last_reason);
+	if (!strcmp(s->phase, "draining")) {
+		fail(h, "phase", "the engine has ended (since %s): the supervisor is ending what "
+		     "it left", span(now - s->phase_since, a, sizeof a));
 	} else if (!strcmp(s->phase, "stopping")) {
 		fail(h, "phase", "the supervisor is stopping (since %s): the engines are ending",
 		     span(now - s->phase_since, a, sizeof a));
@@ -342,7 +299,7 @@ static int check_engines(struct hc *h)
 {
 	const struct state_view *s = &h->st;
 	char why[200], name[32], sb[32];
-	long long now = state_wall_ms();
+	long long now = clock_wall_ms();
 
 	set_stage(ST_PROC);
 	if (s->nengines == 0) {
@@ -373,38 +330,14 @@ static int check_engines(struct hc *h)
 
 /* ---------- master and standalone: the web UI ---------- */
 
-struct body {
-	char *p;
-	size_t n;
-	int too_big;
-};
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct body *b = arg;
-	size_t n = size * nmemb;
-	if (b->n + n > WEB_MAX_BODY) {
-		b->too_big = 1;
-		return 0;
-	}
-	char *np = realloc(b->p, b->n + n + 1);
-	if (!np)
-		return 0;
-	memcpy(np + b->n, data, n);
-	b->p = np;
-	b->n += n;
-	b->p[b->n] = '\0';
-	return n;
-}
-
-/* --web-auth in the engine's own command line, for when the environment does not have
- * it (it came as the container's command). The value is copied into out. */
+/* --web-auth in the engine's own command line (from LOCUST_OPTS or the container's
+ * command). The value is copied into out. */
 static int engine_web_auth(int pid, char *out, size_t outlen)
 {
 	char path[64], *buf = NULL;
 	size_t len = 0;
 	snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
-	if (pid <= 0 || proctcp_read_file(path, (size_t)1024 * 1024, &buf, &len) < 0)
+	if (pid <= 0 || file_read(path, (size_t)1024 * 1024, &buf, &len) < 0)
 		return 0;
 	int found = webstats_cmdline_auth(buf, len, out, outlen);
 	explicit_bzero(buf, len);
@@ -451,8 +384,8 @@ static void check_web(struct hc *h)
 	const struct state_view *s = &h->st;
 	char url[200], errbuf[CURL_ERROR_SIZE] = "", err[300], auth[512] = "";
 	const char *host = wildcard_host(s->web_host) ? "127.0.0.1" : s->web_host;
-	const char *auth_src = NULL;
-	struct body b = {0};
+	const char *auth_src = NULL, *env_auth = getenv("LOCUST_WEB_AUTH");
+	struct http_body b = {.max = WEB_MAX_BODY};
 	struct webstats ws;
 	long code = 0, ms;
 	CURLcode cc;
@@ -462,29 +395,24 @@ static void check_web(struct hc *h)
 	snprintf(url, sizeof url, strchr(host, ':') && host[0] != '[' ? "%s://[%s]:%d%s"
 								       : "%s://%s:%d%s",
 		 s->web_tls ? "https" : "http", host, s->web_port, "/stats/requests");
-	if (h->cfg_rc == 0 && h->cfg.web_auth) {
-		snprintf(auth, sizeof auth, "%s", h->cfg.web_auth);
-		auth_src = h->cfg.web_auth == config_getenv(environ, "LOCUST_WEB_AUTH")
-				   ? "LOCUST_WEB_AUTH" : "--web-auth in LOCUST_OPTS";
-	} else if (engine_web_auth(s->engines[0].pid, auth, sizeof auth)) {
+	/* the engine's own command line holds --web-auth from LOCUST_OPTS or the
+	 * container's command; Locust reads LOCUST_WEB_AUTH from the environment */
+	if (engine_web_auth(s->engines[0].pid, auth, sizeof auth)) {
 		auth_src = "--web-auth of the engine's command line";
+	} else if (env_auth && env_auth[0]) {
+		snprintf(auth, sizeof auth, "%s", env_auth);
+		auth_src = "LOCUST_WEB_AUTH";
 	}
-	long long t = sup_now_ms();
+	long long t = clock_mono_ms();
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(c = curl_easy_init())) {
 		fail(h, "web", "unable to initialise libcurl");
 		return;
 	}
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, remaining_ms(h));
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, remaining_ms(h));
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_PROXY, "");      /* never through an http_proxy */
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "locust-healthcheck/" LE_VERSION);
+	if (http_setup(c, url, &b, errbuf, remaining_ms(h), remaining_ms(h),
+		       "locust-healthcheck/" LE_VERSION) != CURLE_OK) {
+		fail(h, "web", "unable to set up the request to %s", url);
+		goto out;
+	}
 	if (s->web_tls) { /* the engine's own certificate, often self-signed: not verified */
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -495,13 +423,13 @@ static void check_web(struct hc *h)
 	}
 	cc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	ms = (long)(sup_now_ms() - t);
+	ms = (long)(clock_mono_ms() - t);
 	json_object_set_new(h->extra, "web",
 			    json_pack("{s:s, s:i, s:I, s:b, s:s?}", "url", url, "http_status",
 				      (int)code, "ms", (json_int_t)ms, "auth", auth_src != NULL,
 				      "auth_source", auth_src));
 	long long age = s->nengines && s->engines[0].started > 0
-				? state_wall_ms() - s->engines[0].started : -1;
+				? clock_wall_ms() - s->engines[0].started : -1;
 	if (cc == CURLE_COULDNT_CONNECT && age >= 0 && age < s->grace_ms)
 		/* Locust opens its web port a moment after it starts: like a worker's
 		 * connection, that is healthy within LOCUST_ECS_HEALTH_GRACE */
@@ -521,7 +449,7 @@ static void check_web(struct hc *h)
 		     "LOCUST_WEB_AUTH (or --web-auth in LOCUST_OPTS) as the engine has it");
 	else if (code != 200)
 		fail(h, "web", "%s: the web UI at %s answered HTTP %ld", s->role, url, code);
-	else if (webstats_parse(b.p ? b.p : "", b.n, &ws, err, sizeof err) < 0)
+	else if (webstats_parse(b.buf ? b.buf : "", b.len, &ws, err, sizeof err) < 0)
 		fail(h, "web", "%s: the web UI at %s answered 200 but not with Locust's stats: %s",
 		     s->role, url, err);
 	else {
@@ -533,8 +461,9 @@ static void check_web(struct hc *h)
 					      ws.total_rps));
 		judge_stats(h, &ws, ms);
 	}
+out:
 	explicit_bzero(auth, sizeof auth);
-	free(b.p);
+	http_body_free(&b);
 	curl_easy_cleanup(c);
 	curl_global_cleanup();
 }
@@ -547,7 +476,7 @@ static void check_zmtp(struct hc *h)
 	char err[300];
 	void *z;
 	struct probe *p = NULL;
-	long long t = sup_now_ms();
+	long long t = clock_mono_ms();
 	/* the master listens where it was bound: loopback reaches it unless bound to one
 	 * address (a task's private IP, say); an IPv6 literal may come in brackets */
 	char host[sizeof s->master_bind_host];
@@ -572,7 +501,7 @@ static void check_zmtp(struct hc *h)
 	}
 	/* a refused connect on loopback is final: the first failure ends the wait */
 	for (;;) {
-		long long now = sup_now_ms();
+		long long now = clock_mono_ms();
 		struct pollfd pfd;
 		probe_process(p, now);
 		if (probe_state(p) == PROBE_UP || probe_failures(p) > 0 || now >= h->deadline)
@@ -581,7 +510,7 @@ static void check_zmtp(struct hc *h)
 		int have = probe_pollfd(p, &pfd);
 		poll(&pfd, have ? 1 : 0, wait < PROBE_POLL_MS ? (int)wait : PROBE_POLL_MS);
 	}
-	long ms = (long)(sup_now_ms() - t);
+	long ms = (long)(clock_mono_ms() - t);
 	json_object_set_new(h->extra, "probe",
 			    json_pack("{s:s, s:i, s:b, s:I}", "address", host, "port",
 				      s->master_bind_port, "up", probe_state(p) == PROBE_UP, "ms",
@@ -611,7 +540,7 @@ static int load_tables(int pid, struct tables *t, char *err, size_t errlen)
 	char path[64];
 	for (int i = 0; i < 2; i++) {
 		snprintf(path, sizeof path, "/proc/%d/net/%s", pid, names[i]);
-		if (proctcp_read_file(path, PROCTCP_MAX_FILE, &t->text[i], &t->len[i]) < 0) {
+		if (file_read(path, PROCTCP_MAX_FILE, &t->text[i], &t->len[i]) < 0) {
 			if (errno == ENOENT && i == 1)
 				continue; /* no IPv6 in this kernel */
 			snprintf(err, errlen, "unable to read %s: %s", path, strerror(errno));
@@ -627,7 +556,7 @@ static void check_worker(struct hc *h)
 	struct proctcp_addr to;
 	struct tables t = {{NULL, NULL}, {0, 0}};
 	char err[300], ep[100], sb[32], gb[32];
-	long long now = state_wall_ms();
+	long long now = clock_wall_ms();
 	int loaded = 0, nconn = 0, ngrace = 0;
 
 	set_stage(ST_PROC);
@@ -690,8 +619,8 @@ static void check_worker(struct hc *h)
 static void check(struct hc *h)
 {
 	const struct state_view *s = &h->st;
-	if (h->cfg_rc) {
-		fail(h, "config", "the environment is not a valid configuration: %s", h->cfg_err);
+	if (h->cfg_err[0]) {
+		fail(h, "config", "%s", h->cfg_err);
 		return;
 	}
 	if (load_state(h) < 0 || check_supervisor(h) < 0 || !check_phase(h) ||
@@ -729,7 +658,7 @@ static void print_verdict(struct hc *h)
 	json_t *doc = json_pack("{s:b, s:s, s:s, s:I, s:I, s:O}", "healthy", h->healthy, "reason",
 				why, "state_path", h->state_path, "timeout_ms",
 				(json_int_t)h->timeout_ms, "elapsed_ms",
-				(json_int_t)(sup_now_ms() - h->t0), "checks", h->checks);
+				(json_int_t)(clock_mono_ms() - h->t0), "checks", h->checks);
 	if (doc && h->have_state)
 		json_object_set_new(doc, "supervisor",
 				    json_pack("{s:i, s:s, s:s, s:I, s:i, s:s}", "pid", h->st.pid,
@@ -753,9 +682,9 @@ static void usage(FILE *f)
 		"usage: locust-healthcheck [--json] [--state-dir DIR]\n\n"
 		"Tells whether the Locust container that locust-entrypoint supervises does its\n"
 		"job: exit 0 healthy, 1 unhealthy, one line on stdout saying why (--json: the\n"
-		"whole verdict). Reads the same environment as locust-entrypoint:\n"
-		"LOCUST_ECS_STATE_DIR, LOCUST_ECS_HEALTH_TIMEOUT (default 4s), LOCUST_WEB_AUTH or\n"
-		"--web-auth in LOCUST_OPTS.\n");
+		"whole verdict). Everything else comes from the supervisor's state document;\n"
+		"its own settings: LOCUST_ECS_STATE_DIR, LOCUST_ECS_HEALTH_TIMEOUT (default 4s),\n"
+		"LOCUST_WEB_AUTH (else --web-auth of the engine's command line).\n");
 }
 
 static int parse_args(struct hc *h, int argc, char **argv)
@@ -786,23 +715,38 @@ static int parse_args(struct hc *h, int argc, char **argv)
 	return -1;
 }
 
+/* The check's own settings, from the environment: everything else is in the state. */
+static void own_settings(struct hc *h)
+{
+	const char *t = getenv("LOCUST_ECS_HEALTH_TIMEOUT");
+	const char *dir = getenv("LOCUST_ECS_STATE_DIR");
+	long ms;
+	h->timeout_ms = 4000;
+	if (t && (duration_parse(t, &ms) < 0 || ms < 100 || ms > 60000))
+		snprintf(h->cfg_err, sizeof h->cfg_err,
+			 "LOCUST_ECS_HEALTH_TIMEOUT=\"%.40s\" is not a duration from 100ms to 60s "
+			 "(\"4\", \"4s\", \"500ms\")", t);
+	else if (t)
+		h->timeout_ms = ms;
+	if (!h->state_dir && dir && dir[0] != '/')
+		snprintf(h->cfg_err, sizeof h->cfg_err,
+			 "LOCUST_ECS_STATE_DIR=\"%.200s\" is not an absolute path", dir);
+	else if (!h->state_dir)
+		h->state_dir = dir ? dir : "/tmp/locust-ecs";
+}
+
 int main(int argc, char **argv)
 {
 	static struct hc h; /* struct state_view is large: not on the stack */
-	char *const cfg_argv[] = {argv[0], NULL};
 	int rc;
 
-	h.t0 = sup_now_ms();
+	h.t0 = clock_mono_ms();
 	h.healthy = 1;
 	if ((rc = parse_args(&h, argc, argv)) >= 0)
 		return rc;
-	/* the supervisor's own environment tells web auth, timeout and state dir; its
-	 * arguments are not ours to see */
-	h.cfg_rc = config_parse(&h.cfg, environ, 1, cfg_argv, h.cfg_err, sizeof h.cfg_err);
-	h.timeout_ms = h.cfg_rc == 0 ? h.cfg.health_timeout_ms : 4000;
-	if (!h.state_dir)
-		h.state_dir = h.cfg_rc == 0 ? h.cfg.state_dir : "/tmp/locust-ecs";
-	snprintf(h.state_path, sizeof h.state_path, "%s/%s", h.state_dir, STATE_FILE);
+	own_settings(&h);
+	snprintf(h.state_path, sizeof h.state_path, "%s/%s",
+		 h.state_dir ? h.state_dir : "(unset)", STATE_FILE);
 	long margin = h.timeout_ms / 4 < MARGIN_MAX_MS ? h.timeout_ms / 4 : MARGIN_MAX_MS;
 	h.deadline = h.t0 + h.timeout_ms - margin;
 	arm_backstop(&h);
@@ -813,6 +757,5 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	json_decref(h.checks);
 	json_decref(h.extra);
-	config_free(&h.cfg);
 	return h.healthy ? 0 : 1;
 }

@@ -48,8 +48,4 @@ void proctcp_sort(unsigned long long *inodes, size_t n);
 int proctcp_pid_sockets(int pid, unsigned long long **out, size_t *n, char *err,
 			size_t errlen);
 
-/* Reads a whole /proc file (they have no size) of at most max bytes into *buf
- * (malloc'ed, NUL-terminated). 0, or -1 with errno set. */
-int proctcp_read_file(const char *path, size_t max, char **buf, size_t *len);
-
 #endif

@@ -8,15 +8,29 @@ Values come from NAME=VALUE arguments, else from the environment, else from the 
 listed by --list. Every file is rendered from its parsed JSON, so a value is always
 quoted correctly; the output is checked to hold no "${" and to parse again. Python 3
 standard library only.
+
+Variants (--variant, make VARIANT=readonly,exec) live in variants/NAME/: variant.json
+changes the templates with a JSON merge patch (RFC 7396: objects merge, null removes a
+key) per file-name pattern, where a key "name[*]" patches every item of the list "name";
+any other JSON file there is a template that only that variant renders.
+
+An object {"$json": VALUE} in a template is written as VALUE filled and encoded as one
+JSON string (an API parameter that is a JSON document in a string, such as PutDashboard's
+DashboardBody), so the template stays readable and every value in it is quoted correctly.
 """
 import argparse
+import base64
+import copy
+import fnmatch
 import json
 import os
 import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+VARIANTS = os.path.join(HERE, "variants")
 PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
+JSON_STRING = "$json"  # {"$json": value}: value written as a JSON string
 
 # Fargate task sizes: CPU units -> accepted memory (MiB).
 FARGATE_SIZES = {
@@ -33,10 +47,11 @@ ARN = r"arn:aws(-cn|-us-gov)?"
 
 
 class Var:
-    """One placeholder: its kind (str, list or int), default, accepted form and meaning."""
+    """One placeholder: its kind (str, list, int or number), default, accepted form and
+    meaning."""
 
     def __init__(self, name, help, pattern=None, default=None, kind="str", env=(),
-                 accepted=None, minimum=None, maximum=None):
+                 accepted=None, minimum=None, maximum=None, default_map=None, encode=None):
         self.name = name
         self.help = help
         self.pattern = re.compile(pattern) if pattern else None
@@ -46,6 +61,8 @@ class Var:
         self.accepted = accepted  # words for the error message
         self.minimum = minimum
         self.maximum = maximum
+        self.default_map = default_map  # the expanded default, looked up here
+        self.encode = encode            # "base64": the value is written encoded
 
 
 VARS = {v.name: v for v in [
@@ -93,19 +110,111 @@ VARS = {v.name: v for v in [
     Var("WORKER_CPU", "CPU units of a worker task (one engine per vCPU)", r"\d+",
         default="1024"),
     Var("WORKER_MEMORY", "memory (MiB) of a worker task", r"\d+", default="2048"),
+    Var("METRICS", "live metrics (CloudWatch EMF lines) of the master and standalone tasks",
+        r"on|off", default="on", accepted="on or off"),
+    Var("TEST_NAME", "the TestName dimension of the metrics; names the dashboard and alarms",
+        r"[A-Za-z0-9_-]{1,200}", default="loadtest",
+        accepted="1 to 200 letters, digits, - or _"),
+    Var("METRICS_NAMESPACE", "CloudWatch namespace of the metrics (not AWS/...)",
+        r"(?!AWS/|:)[A-Za-z0-9_./#:-]{1,255}", default="Locust"),
+    Var("METRICS_PERIOD", "seconds between two metric lines, and the alarms' period "
+        "(10, 20 and 30: high resolution, dearer alarms)", r"10|20|30|60", default="60",
+        kind="int", accepted="10, 20, 30 or 60"),
+    Var("ALARM_ROLE", "the role whose metrics the alarms watch", r"master|standalone",
+        default="master", accepted="master or standalone"),
+    Var("ALARM_FAIL_RATIO", "alarm above this share of failed requests", r"\d+(\.\d+)?",
+        default="0.05", kind="number", minimum=0, maximum=1),
+    Var("ALARM_P95_MS", "alarm above this 95th percentile response time (ms)", r"\d+",
+        default="1000", kind="int", minimum=1, maximum=3600000),
+    Var("TASK_ROLE_ARN", "task role of the exec variant (ECS Exec's ssmmessages channels)",
+        ARN + r":iam::\d{12}:role/[\w+=,.@/-]+",
+        default="arn:aws:iam::${ACCOUNT_ID}:role/locust-ecs-task"),
+    Var("EC2_CAPACITY_PROVIDER", "ec2 variant: capacity provider of the Auto Scaling group",
+        r"[A-Za-z0-9_-]{1,255}", default="locust-ec2"),
+    Var("EC2_INSTANCE_TYPE", "ec2 variant: instance type of the Auto Scaling group",
+        r"[a-z0-9-]+\.[a-z0-9]+", default="c6i.xlarge"),
+    Var("EC2_MAX_INSTANCES", "ec2 variant: most instances the group may have", r"\d+",
+        default="4", kind="int", minimum=1, maximum=1000),
+    Var("EC2_IMAGE_ID", "ec2 variant: AMI ID, or resolve:ssm:PARAMETER naming one",
+        r"ami-[0-9a-f]+|resolve:ssm:[\w./:-]+", default="${CPU_ARCHITECTURE}",
+        default_map={
+            "X86_64": "resolve:ssm:/aws/service/ecs/optimized-ami/amazon-linux-2023/"
+                      "recommended/image_id",
+            "ARM64": "resolve:ssm:/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/"
+                     "recommended/image_id"}),
+    Var("EC2_USER_DATA", "ec2 variant: instance user data, a script (written base64)",
+        r"#![^\0]+", default="#!/bin/bash\necho ECS_CLUSTER=${CLUSTER} >> /etc/ecs/ecs.config\n",
+        encode="base64"),
+    Var("EC2_ASG_ARN", "ec2 variant: ARN of the Auto Scaling group, once created",
+        ARN + r":autoscaling:[a-z0-9-]+:\d{12}:autoScalingGroup:[0-9a-f-]+:"
+        r"autoScalingGroupName/[\w.-]+"),
 ]}
 
 SIZES = [("STANDALONE_CPU", "STANDALONE_MEMORY"), ("MASTER_CPU", "MASTER_MEMORY"),
          ("WORKER_CPU", "WORKER_MEMORY")]
+# Task-level CPU units on EC2 (RegisterTaskDefinition, cpu): 128 (0.125 vCPU) to 196608.
+EC2_CPU = (128, 196608)
 
 
 class RenderError(Exception):
     pass
 
 
-def templates():
-    """Template names (file names under taskdefs/), sorted."""
-    return sorted(f for f in os.listdir(HERE) if f.endswith(".json"))
+def template_paths(variant_names=()):
+    """{file name: path} of the templates: taskdefs/*.json, then those of each variant."""
+    paths = {f: os.path.join(HERE, f) for f in os.listdir(HERE) if f.endswith(".json")}
+    for v in variant_names:
+        d = os.path.join(VARIANTS, v)
+        for f in sorted(os.listdir(d)):
+            if f.endswith(".json") and f != "variant.json":
+                if f in paths:
+                    raise RenderError(f"variant {v}: {f} is already a template")
+                paths[f] = os.path.join(d, f)
+    return dict(sorted(paths.items()))
+
+
+def templates(variant_names=()):
+    """Template names (file names), sorted."""
+    return list(template_paths(variant_names))
+
+
+def variant_names():
+    """Every variant under variants/, sorted."""
+    return sorted(d for d in os.listdir(VARIANTS)
+                  if os.path.isfile(os.path.join(VARIANTS, d, "variant.json")))
+
+
+def load_variant(name):
+    path = os.path.join(VARIANTS, name, "variant.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            v = json.load(f)
+    except ValueError as e:
+        raise RenderError(f"{path}: not valid JSON: {e}")
+    unknown = set(v) - {"about", "excludes", "requires", "task_sizes", "patch"}
+    if unknown or not isinstance(v.get("patch"), dict):
+        raise RenderError(f"{path}: expected about, patch and optionally excludes, "
+                          f"requires, task_sizes; found {sorted(v)}")
+    return v
+
+
+def choose_variants(words):
+    """The variants named in words (comma or space separated), checked against each other."""
+    known = variant_names()
+    chosen = []
+    for w in re.split(r"[,\s]+", (words or "").strip()):
+        if not w:
+            continue
+        if w not in known:
+            raise RenderError(f"--variant: no variant {w}: choose from {', '.join(known)}")
+        if w not in chosen:
+            chosen.append(w)
+    loaded = {n: load_variant(n) for n in chosen}
+    for n, v in loaded.items():
+        for other, why in v.get("excludes", {}).items():
+            if other in loaded:
+                raise RenderError(f"variant {n} does not go with {other}: {why}")
+    return loaded
 
 
 def placeholders(node, found):
@@ -118,6 +227,26 @@ def placeholders(node, found):
     elif isinstance(node, str):
         found.update(PLACEHOLDER.findall(node))
     return found
+
+
+def merge_patch(doc, patch, where):
+    """RFC 7396 merge patch, and "key[*]": patch every item of the list doc[key]."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    out = dict(doc) if isinstance(doc, dict) else {}
+    for k, v in patch.items():
+        if k.endswith("[*]"):
+            key = k[:-3]
+            if not isinstance(out.get(key), list):
+                raise RenderError(f"{where}.{key}: a variant patches its items, but it is "
+                                  "not a list")
+            out[key] = [merge_patch(item, v, f"{where}.{key}[{i}]")
+                        for i, item in enumerate(out[key])]
+        elif v is None:
+            out.pop(k, None)
+        else:
+            out[k] = merge_patch(out.get(k), v, f"{where}.{k}")
+    return out
 
 
 def given_value(name, given, environ):
@@ -138,14 +267,17 @@ def resolve(needed, given, environ):
             return values[name]
         if name in active:
             raise RenderError(f"the default of {name} refers to itself")
+        var = VARS[name]
         v = given_value(name, given, environ)
-        if v is None and VARS[name].default is not None:
+        if v is None and var.default is not None:
             active.add(name)
-            parts = [value_of(n) for n in PLACEHOLDER.findall(VARS[name].default)]
+            parts = [value_of(n) for n in PLACEHOLDER.findall(var.default)]
             active.discard(name)
             if None in parts:
                 return None
-            v = PLACEHOLDER.sub(lambda m: values[m.group(1)], VARS[name].default)
+            v = PLACEHOLDER.sub(lambda m: values[m.group(1)], var.default)
+            if var.default_map is not None:
+                v = var.default_map[v]
         if v is None:
             if name not in missing:
                 missing.append(name)
@@ -167,32 +299,16 @@ def resolve(needed, given, environ):
     return values
 
 
-def check(values):
-    """Checks each value's form and converts lists and numbers. Returns typed values."""
-    typed, errors = {}, []
-    for name, raw in sorted(values.items()):
-        var = VARS[name]
-        items = [x for x in re.split(r"[,\s]+", raw) if x] if var.kind == "list" else [raw]
-        bad = [x for x in items if not (var.pattern and var.pattern.fullmatch(x))]
-        if not items or bad:
-            errors.append(f"{name}=\"{raw}\" is not accepted: "
-                          f"{var.accepted or 'expected ' + var.help}")
-            continue
-        if var.kind == "int":
-            n = int(raw)
-            if (var.minimum is not None and n < var.minimum) or \
-               (var.maximum is not None and n > var.maximum):
-                errors.append(f"{name}={raw} is out of range: from {var.minimum} to "
-                              f"{var.maximum}")
-                continue
-            typed[name] = n
-        else:
-            typed[name] = items if var.kind == "list" else raw
+def check_sizes(typed, task_sizes, errors):
     for cpu, mem in SIZES:
         if cpu not in typed or mem not in typed:
             continue
         c, m = int(typed[cpu]), int(typed[mem])
-        if c not in FARGATE_SIZES:
+        if task_sizes == "ec2":
+            if not EC2_CPU[0] <= c <= EC2_CPU[1] or m < 1:
+                errors.append(f"{cpu}={c} {mem}={m}: on EC2 the task's CPU units go from "
+                              f"{EC2_CPU[0]} to {EC2_CPU[1]} and its memory is at least 1")
+        elif c not in FARGATE_SIZES:
             errors.append(f"{cpu}={c} is not a Fargate size: use one of "
                           f"{', '.join(map(str, FARGATE_SIZES))}")
         elif m not in FARGATE_SIZES[c]:
@@ -202,6 +318,39 @@ def check(values):
                           if len(ok) > 3 else
                           f"{mem}={m} does not go with {cpu}={c} on Fargate: use "
                           f"{', '.join(map(str, ok))}")
+
+
+def check(values, variants=None):
+    """Checks each value's form and converts lists and numbers. Returns typed values."""
+    variants = variants or {}
+    typed, errors = {}, []
+    for name, raw in sorted(values.items()):
+        var = VARS[name]
+        items = [x for x in re.split(r"[,\s]+", raw) if x] if var.kind == "list" else [raw]
+        bad = [x for x in items if not (var.pattern and var.pattern.fullmatch(x))]
+        if not items or bad:
+            errors.append(f"{name}=\"{raw}\" is not accepted: "
+                          f"{var.accepted or 'expected ' + var.help}")
+            continue
+        if var.kind in ("int", "number"):
+            n = int(raw) if var.kind == "int" else float(raw)
+            if (var.minimum is not None and n < var.minimum) or \
+               (var.maximum is not None and n > var.maximum):
+                errors.append(f"{name}={raw} is out of range: from {var.minimum} to "
+                              f"{var.maximum}")
+                continue
+            typed[name] = n
+        elif var.encode == "base64":
+            typed[name] = base64.b64encode(raw.encode()).decode()
+        else:
+            typed[name] = items if var.kind == "list" else raw
+    for vname, v in variants.items():
+        for name, accepted in v.get("requires", {}).items():
+            if name in values and values[name] not in accepted:
+                errors.append(f"variant {vname} needs {name}={' or '.join(accepted)}, not "
+                              f"{values[name]}: {v['about']}")
+    sizes = {v.get("task_sizes", "fargate") for v in variants.values()} - {"fargate"}
+    check_sizes(typed, sizes.pop() if sizes else "fargate", errors)
     if errors:
         raise RenderError("\n".join(errors))
     return typed
@@ -209,8 +358,13 @@ def check(values):
 
 def fill(node, typed, where):
     """A copy of node with every placeholder replaced. A string that is exactly one
-    placeholder of a list becomes its items (in a list); of a number, the number."""
+    placeholder of a list becomes its items in a list, its items joined by commas
+    elsewhere; of a number, the number (inside a longer string, its digits). An object
+    {"$json": value} becomes value, filled, as a JSON string."""
     if isinstance(node, dict):
+        if set(node) == {JSON_STRING}:
+            return json.dumps(fill(node[JSON_STRING], typed, where), ensure_ascii=False,
+                              separators=(",", ":"))
         return {k: fill(v, typed, f"{where}.{k}") for k, v in node.items()}
     if isinstance(node, list):
         out = []
@@ -223,31 +377,44 @@ def fill(node, typed, where):
         return out
     if isinstance(node, str):
         m = PLACEHOLDER.fullmatch(node)
-        if m and VARS[m.group(1)].kind == "int":
+        if m and VARS[m.group(1)].kind in ("int", "number"):
             return typed[m.group(1)]
+        if m and VARS[m.group(1)].kind == "list":
+            return ",".join(typed[m.group(1)])
         for name in PLACEHOLDER.findall(node):
-            if VARS[name].kind != "str":
+            if VARS[name].kind == "list":
                 raise RenderError(f"{where}: ${{{name}}} is a {VARS[name].kind} and must be "
                                   "a whole value")
-        return PLACEHOLDER.sub(lambda mm: typed[mm.group(1)], node)
+        return PLACEHOLDER.sub(lambda mm: str(typed[mm.group(1)]), node)
     return node
 
 
-def load(name):
-    path = os.path.join(HERE, name)
+def load(path):
     try:
         with open(path, encoding="utf-8") as f:
             doc = json.load(f)
     except ValueError as e:
         raise RenderError(f"{path}: not valid JSON: {e}")
-    unknown = sorted(placeholders(doc, set()) - set(VARS))
-    if unknown:
-        raise RenderError(f"{path}: unknown placeholder(s) {', '.join(unknown)}")
     return doc
 
 
-def select(only):
-    names = templates()
+def check_placeholders(doc, where):
+    unknown = sorted(placeholders(doc, set()) - set(VARS))
+    if unknown:
+        raise RenderError(f"{where}: unknown placeholder(s) {', '.join(unknown)}")
+
+
+def patched(name, doc, variants):
+    """The template with the patches of every chosen variant whose pattern matches it."""
+    for vname, v in variants.items():
+        for pattern, patch in v["patch"].items():
+            if fnmatch.fnmatchcase(name, pattern):
+                doc = merge_patch(doc, patch, f"{name} (variant {vname})")
+    return doc
+
+
+def select(only, variant_list=()):
+    names = templates(variant_list)
     if not only:
         return names
     chosen = []
@@ -262,13 +429,21 @@ def select(only):
     return chosen
 
 
-def render(names, given, environ, out):
-    docs = {n: load(n) for n in names}
+def render(names, given, environ, out, variants=None):
+    variants = variants or {}
+    paths = template_paths(list(variants))
+    docs = {}
+    for n in names:
+        doc = patched(n, load(paths[n]), variants)
+        check_placeholders(doc, paths[n])
+        docs[n] = doc
     needed = set()
     for doc in docs.values():
         placeholders(doc, needed)
     needed.update(n for pair in SIZES for n in pair if needed & set(pair))
-    typed = check(resolve(needed, given, environ))
+    for v in variants.values():
+        needed.update(n for n in v.get("requires", {}) if n in VARS)
+    typed = check(resolve(needed, given, environ), variants)
     os.makedirs(out, exist_ok=True)
     written = []
     for name, doc in docs.items():
@@ -288,8 +463,14 @@ def render(names, given, environ, out):
 def describe():
     rows = []
     for v in VARS.values():
-        d = f" (default {v.default})" if v.default is not None else " (required)"
+        shown = v.default.replace("\n", "\\n") if v.default is not None else None
+        d = f" (default {shown})" if v.default is not None else " (required)"
+        if v.default_map is not None:
+            d = f" (default by {v.default[2:-1]}: {v.default_map})"
         rows.append(f"  {v.name:<22} {v.help}{d}")
+    rows.append("variants (--variant, make VARIANT=a,b):")
+    for n in variant_names():
+        rows.append(f"  {n:<22} {load_variant(n)['about']}")
     return "\n".join(rows)
 
 
@@ -297,12 +478,15 @@ def main(argv=None):
     ap = argparse.ArgumentParser(
         prog="render.py", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Fills the placeholders of taskdefs/*.json (ECS task definitions, "
-                    "overrides, services, Cloud Map, IAM) and writes them to --out.",
+                    "overrides, services, Cloud Map, IAM, CloudWatch dashboard and alarms) "
+                    "and writes them to --out.",
         epilog="values:\n" + describe())
     ap.add_argument("--out", default=os.path.join(os.path.dirname(HERE), "build", "taskdefs"),
                     help="output directory (default build/taskdefs)")
     ap.add_argument("--only", default="",
                     help="render only these templates, as cloudmap-namespace,master.taskdef")
+    ap.add_argument("--variant", default="",
+                    help="apply these variants, as readonly,exec (see the list below)")
     ap.add_argument("--list", action="store_true", help="list the values and exit")
     ap.add_argument("values", nargs="*", metavar="NAME=VALUE")
     args = ap.parse_args(argv)
@@ -316,7 +500,9 @@ def main(argv=None):
             ap.error(f"{a!r}: expected NAME=VALUE with NAME one of {', '.join(VARS)}")
         given[name] = value
     try:
-        written = render(select(args.only), given, os.environ, args.out)
+        variants = choose_variants(args.variant)
+        written = render(select(args.only, list(variants)), given, os.environ, args.out,
+                         variants)
     except RenderError as e:
         print(f"render.py: {e}", file=sys.stderr)
         return 1

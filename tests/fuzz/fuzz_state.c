@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[300];
 	if (state_parse((const char *)data, size, &v, err, sizeof err) == 0) {
 		if (v.pid <= 0 || !v.role[0] || !v.phase[0] || v.nengines < 0 ||
-		    v.nengines > STATE_MAX_ENGINES)
+		    v.nengines > LE_ENGINES_MAX)
 			__builtin_trap();
 		const char *const s[] = {v.role, v.phase, v.master_host, v.master_addr,
 					 v.last_reason, v.web_host, v.master_bind_host};

@@ -1,6 +1,6 @@
 /* fuzz_webstats: Locust's /stats/requests parser, and the reader of --web-auth from an
  * engine's /proc/PID/cmdline, on arbitrary bytes. */
-#include "../../healthcheck/webstats.h"
+#include "webstats.h"
 
 #include <stdint.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 """Shared helpers of the integration tests: real binaries, real Locust, every process ended."""
+import fcntl
 import json
 import os
 import signal
@@ -109,15 +110,19 @@ def read_log(path):
 class Proc:
     """A process we started: its own process group, output to files, ended by pid."""
 
-    def __init__(self, argv, env=None, cwd=None, logdir=None, name="proc", stdin=None):
+    def __init__(self, argv, env=None, cwd=None, logdir=None, name="proc", stdin=None,
+                 stderr=None, stdout=None, **popen_kw):
         self.name = name
         self.out = os.path.join(logdir, f"{name}.out")
         self.err = os.path.join(logdir, f"{name}.err")
         self._o = open(self.out, "wb")
         self._e = open(self.err, "wb")
-        self.p = subprocess.Popen(argv, env=env, cwd=cwd, stdout=self._o, stderr=self._e,
+        popen_kw.setdefault("start_new_session", True)
+        self.p = subprocess.Popen(argv, env=env, cwd=cwd,
+                                  stdout=stdout if stdout is not None else self._o,
+                                  stderr=stderr if stderr is not None else self._e,
                                   stdin=stdin if stdin is not None else subprocess.DEVNULL,
-                                  start_new_session=True)
+                                  **popen_kw)
         self.pid = self.p.pid
 
     def wait(self, timeout):
@@ -395,8 +400,9 @@ def fake_env(tmp_path, mode, arg="0", **extra):
     doing `mode`; it notes what it sees in tmp_path/fake.out."""
     lf = tmp_path / "lf.py"
     lf.write_text("# unused by the fake engine\n")
-    return base_env(tmp_path, LOCUST_ECS_ENGINE=FAKE, LOCUSTFILE_PATH=str(lf), FAKE_MODE=mode,
-                    FAKE_ARG=arg, FAKE_OUT=str(tmp_path / "fake.out"), **extra)
+    return base_env(tmp_path, **{"LOCUST_ECS_ENGINE": FAKE, "LOCUSTFILE_PATH": str(lf),
+                                 "FAKE_MODE": mode, "FAKE_ARG": arg,
+                                 "FAKE_OUT": str(tmp_path / "fake.out"), **extra})
 
 
 def zmq_router(host, port):
@@ -420,3 +426,22 @@ def notes(tmp_path):
 
 def has_note(tmp_path, text):
     return any(text in l for l in notes(tmp_path))
+
+
+def fill_pipe(w):
+    """Fills the pipe behind w to the last byte, then makes w blocking again."""
+    fl = fcntl.fcntl(w, fcntl.F_GETFL)
+    fcntl.fcntl(w, fcntl.F_SETFL, fl | os.O_NONBLOCK)
+    n = 0
+    try:
+        while True:
+            n += os.write(w, b"x" * 4096)
+    except BlockingIOError:
+        pass
+    try:
+        while True:
+            n += os.write(w, b"x")
+    except BlockingIOError:
+        pass
+    fcntl.fcntl(w, fcntl.F_SETFL, fl)
+    return n

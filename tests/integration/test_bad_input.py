@@ -89,6 +89,12 @@ KINDS = {
                              **{"non-UTF-8": (64, "command")}), {"64 KiB": "a" * LONG}),
     # a program: not found (127) unless it is a path; bytes that are not UTF-8 are refused
     "engine": (outcome_map(code=127, **{"non-UTF-8": 78}), {"64 KiB": "a" * LONG}),
+    # a CloudWatch namespace: letters, digits, blanks and . - _ / # : only
+    "namespace": (outcome_map(ok=("non-numeric", "negative", "zero", "2^63", "2^128")),
+                  {"64 KiB": "a" * LONG}),
+    # a dimension value: UTF-8 text, no control characters
+    "testname": (outcome_map(ok=("non-numeric", "negative", "zero", "2^63", "2^128")),
+                 {"64 KiB": "a" * LONG}),
     "statedir": (outcome_map(ok=("newline", "control")),
                  {"64 KiB": "/" + "a" * (LONG - 1), "non-UTF-8": TMP.encode() + b"/\xff",
                   "newline": TMP + "/a\nb", "control": TMP + "/a\x1bb"}),
@@ -180,6 +186,23 @@ VARIABLES = [
     ("LOCUST_ECS_HEALTH_MAX_FAIL_RATIO", "ratio", {},
      [("1", "1", "ok"), (".5", ".5", "ok"), ("1e-3", "1e-3", "ok"), ("1.0001", "1.0001", 78),
       ("nan", "nan", 78), ("inf", "inf", 78), ("-0", "-0", 78)]),
+    ("LOCUST_ECS_METRICS", "choice", {}, [("on", "on", "ok"), ("yes", "yes", 78)]),
+    ("LOCUST_ECS_METRICS_INTERVAL", "duration+", {},
+     [("1s", "1s", "ok"), ("999ms", "999ms", 78), ("60m", "60m", "ok"), ("61m", "61m", 78)]),
+    ("LOCUST_ECS_METRICS_NAMESPACE", "namespace", {},
+     [("blank inside", "Load Tests", "ok"), ("slash and hash", "team/load#1", "ok"),
+      ("AWS/ prefix", "AWS/Locust", 78), ("255 characters", "n" * 255, "ok"),
+      ("256 characters", "n" * 256, 78), ("UTF-8", "caf\u00e9", 78)]),
+    ("LOCUST_ECS_METRICS_PER_REQUEST", "count0", {},
+     [("20", "20", "ok"), ("21", "21", 78)]),
+    ("LOCUST_ECS_TEST_NAME", "testname", {},
+     [("UTF-8", "caf\u00e9 checkout", "ok"), ("quote", 'a"b', 78), ("backslash", "a\\b", 78),
+      ("blanks only", "   ", 78), ("255 characters", "t" * 255, "ok"),
+      ("256 characters", "t" * 256, 78)]),
+    ("LOCUST_ECS_GUARD_FAIL_RATIO", "ratio", {}, [("1", "1", "ok"), ("1.5", "1.5", 78)]),
+    ("LOCUST_ECS_GUARD_P95", "duration0", {},
+     [("800ms", "800ms", "ok"), ("60m", "60m", "ok"), ("61m", "61m", 78)]),
+    ("LOCUST_ECS_GUARD_FOR", "duration0", {}, [("1 day + 1 s", "86401", 78)]),
 ]
 
 # Engine options in the command that the supervisor reads: (option, kind, context env, names)

@@ -190,11 +190,13 @@ def test_term_ignored_ends_in_sigkill_after_grace(procs, tmp_path, ns):
 
 
 def test_draining_grandchild_is_waited_for(procs, tmp_path):
-    env = fake_env(tmp_path, "drain", "1.0")
+    env = fake_env(tmp_path, "drain-term", "1.0")
     p = procs.start([ENTRY], env=env, name="sup")
     assert p.wait(15) == 0
-    assert any(l.startswith("drained") for l in notes(tmp_path)), \
-        "the supervisor waited for the grandchild"
+    assert any(l.startswith("drained got TERM") for l in notes(tmp_path)), \
+        "what the engine left was told the test is over"
+    assert any(l.startswith("drained ") and "TERM" not in l for l in notes(tmp_path)), \
+        "the supervisor waited for the grandchild to finish"
 
 
 def test_draining_grandchild_killed_after_grace(procs, tmp_path):

@@ -1,7 +1,9 @@
-"""The image and the ECS JSON of every flow: shapes the AWS APIs take, rendering, agreement
-with the Dockerfile and with `make install`, and each task definition started the way ECS
-starts it (its own network namespace, entryPoint + command + environment) with real Locust
-and dnsmasq standing in for Cloud Map."""
+"""The image and the ECS JSON of every flow: shapes the AWS APIs take, rendering (with
+each variant), agreement with the Dockerfile and with `make install`, each task definition
+started the way ECS starts it (its own network namespace, entryPoint + command +
+environment; the read-only variant with a read-only root and its /tmp volume) with real
+Locust and dnsmasq standing in for Cloud Map, and every AWS command of the README's
+walkthrough (both languages) through the AWS CLI's own validation, nothing sent."""
 import base64
 import ctypes
 import fnmatch
@@ -21,6 +23,7 @@ import urllib.request
 
 import pytest
 
+import readme_commands as rc
 from conftest import (BUILD, ENTRY, LOCUSTFILE, PY, ROOT, base_env, get_json, port_open,
                       read_log, wait_for)
 
@@ -42,6 +45,9 @@ SAMPLE = {
     "TARGET_URL": "https://staging.example.com:8443/api?a=1&b=%22x%22",
     "WORKER_COUNT": "3",
 }
+# Known only once the ec2 variant's Auto Scaling group exists.
+ASG_ARN = ("arn:aws:autoscaling:ap-northeast-2:123456789012:autoScalingGroup:"
+           "0a1b2c3d-1111-2222-3333-444455556666:autoScalingGroupName/locust-ecs")
 # What ECS would put in the container for each secret.
 SECRET_VALUES = {"LOCUST_WEB_AUTH": "locust:not-a-real-password"}
 
@@ -72,8 +78,9 @@ def clean_env(**extra):
     return env
 
 
-def template_names():
-    return sorted(f for f in os.listdir(TASKDEFS) if f.endswith(".json"))
+def template_names(variants=()):
+    """Names of the templates: taskdefs/*.json, and those of the variants given."""
+    return load_render().templates(variants)
 
 
 @pytest.fixture(scope="module")
@@ -184,13 +191,15 @@ CONTAINER = {
     # accepted by the API, not used by the definitions here
     "?cpu": int, "?memory": int, "?memoryReservation": int, "?user": str,
     "?workingDirectory": str, "?readonlyRootFilesystem": bool, "?dockerLabels": dict,
-    "?mountPoints": list, "?volumesFrom": list, "?dependsOn": list, "?linuxParameters": dict,
+    "?mountPoints": [{"sourceVolume": nonempty(str), "containerPath": str_match(r"/.*"),
+                      "?readOnly": bool}],
+    "?volumesFrom": list, "?dependsOn": list, "?linuxParameters": dict,
     "?systemControls": list, "?resourceRequirements": list, "?environmentFiles": list,
     "?repositoryCredentials": dict, "?firelensConfiguration": dict,
 }
 TASK_DEFINITION = {
     "family": str_match(r"[A-Za-z0-9_-]{1,255}"),
-    "requiresCompatibilities": one_of(["FARGATE"]),
+    "requiresCompatibilities": one_of(["FARGATE"], ["EC2"]),
     "networkMode": one_of("awsvpc"),
     "cpu": str_match(r"\d+"), "memory": str_match(r"\d+"),
     "executionRoleArn": str_match(r"arn:aws[a-z-]*:iam::\d{12}:role/.+"),
@@ -198,16 +207,25 @@ TASK_DEFINITION = {
     "?runtimePlatform": {"?cpuArchitecture": one_of("X86_64", "ARM64"),
                          "?operatingSystemFamily": one_of("LINUX")},
     "containerDefinitions": nonempty([CONTAINER]),
-    "?volumes": list, "?ephemeralStorage": {"sizeInGiB": int_in(21, 200)}, "?tags": list,
+    "?volumes": both([{"name": str_match(r"[A-Za-z0-9_-]{1,255}")}], unique_names),
+    "?ephemeralStorage": {"sizeInGiB": int_in(21, 200)}, "?tags": list,
 }
 AWSVPC = {"awsvpcConfiguration": {
     "subnets": nonempty([str_match(r"subnet-[0-9a-f]+")]),
     "?securityGroups": nonempty([str_match(r"sg-[0-9a-f]+")]),
     "?assignPublicIp": one_of("ENABLED", "DISABLED")}}
-SERVICE = {
+def one_launch_choice(v, where):
+    assert ("launchType" in v) != ("capacityProviderStrategy" in v), \
+        f"{where}: a service has a launchType or a capacityProviderStrategy, one of them"
+
+
+SERVICE_FIELDS = {
     "cluster": nonempty(str), "serviceName": str_match(r"[A-Za-z0-9_-]{1,255}"),
     "taskDefinition": nonempty(str), "desiredCount": int_in(0, 5000),
-    "launchType": one_of("FARGATE"), "?platformVersion": str,
+    "?launchType": one_of("FARGATE"), "?platformVersion": str,
+    "?capacityProviderStrategy": nonempty([{"capacityProvider": nonempty(str),
+                                            "?weight": int_in(0, 1000),
+                                            "?base": int_in(0, 100000)}]),
     "networkConfiguration": AWSVPC,
     "?serviceRegistries": [{"registryArn": str_match(
         r"arn:aws[a-z-]*:servicediscovery:[a-z0-9-]+:\d{12}:service/srv-[a-z0-9]+"),
@@ -218,6 +236,7 @@ SERVICE = {
     "?enableExecuteCommand": bool, "?propagateTags": one_of("SERVICE", "TASK_DEFINITION"),
     "?enableECSManagedTags": bool, "?tags": list,
 }
+SERVICE = both(SERVICE_FIELDS, one_launch_choice)
 OVERRIDES = {"containerOverrides": nonempty([{
     "name": str, "?environment": ENV_LIST, "?command": [str], "?cpu": int, "?memory": int}])}
 NAMESPACE = {"Name": nonempty(str), "Vpc": str_match(r"vpc-[0-9a-f]+"), "?Description": str,
@@ -228,28 +247,133 @@ CLOUDMAP_SERVICE = {
     "?Description": str, "?CreatorRequestId": str, "?Tags": list,
     "DnsConfig": {"RoutingPolicy": one_of("MULTIVALUE"),
                   "DnsRecords": nonempty([{"Type": one_of("A"), "TTL": int_in(0, 60)}])},
-    "HealthCheckCustomConfig": {"?FailureThreshold": int_in(1, 10)},
+    # FailureThreshold is no longer supported and always 1 (Cloud Map API reference)
+    "HealthCheckCustomConfig": {},
 }
 POLICY = {"Version": one_of("2012-10-17"), "Statement": nonempty([dict])}
 
 
+def json_string(spec):
+    """A string holding one JSON document of the shape spec."""
+    def check(v, where):
+        shape(v, str, where)
+        try:
+            doc = json.loads(v)
+        except ValueError as e:
+            raise AssertionError(f"{where}: not a JSON document: {e}")
+        shape(doc, spec, f"{where}<json>")
+    return check
+
+
+def at_most(n):
+    def check(v, where):
+        assert len(v) <= n, f"{where}: {len(v)} items, the most is {n}"
+    return check
+
+
+def number(v, where):
+    assert isinstance(v, (int, float)) and not isinstance(v, bool), \
+        f"{where}: expected a number, got {v!r}"
+
+
+def dashboard_period(v, where):
+    shape(v, int, where)
+    assert v >= 60 and v % 60 == 0, f"{where}: a widget's period is a multiple of 60, not {v}"
+
+
+def alarm_period(v, where):
+    shape(v, int, where)
+    assert v in (10, 20, 30) or (v >= 60 and v % 60 == 0), \
+        f"{where}: an alarm's period is 10, 20, 30 or a multiple of 60, not {v}"
+
+
+STAT = str_match(r"SampleCount|Average|Sum|Minimum|Maximum|p\d{1,2}(\.\d+)?")
+COLOR = str_match(r"#[0-9a-f]{6}")
+
+
+def metric_line(v, where):
+    """[Namespace, MetricName, DimensionName, DimensionValue, ..., {rendering}], written
+    out in full (no "." shorthand, so every line names its own metric)."""
+    shape(v, nonempty(list), where)
+    names, opts = (v[:-1], v[-1]) if isinstance(v[-1], dict) else (v, {})
+    for i, x in enumerate(names):
+        shape(x, nonempty(str), f"{where}[{i}]")
+        assert x != ".", f"{where}[{i}]: written in full, not \".\""
+    assert len(names) >= 2 and len(names) % 2 == 0, f"{where}: namespace, name, dimension pairs"
+    shape(opts, {"?label": str, "?color": COLOR, "?stat": STAT,
+                 "?yAxis": one_of("left", "right")}, f"{where}[-1]")
+
+
+# The dashboard body (CloudWatch User Guide, "Dashboard Body Structure and Syntax"): widgets
+# on a grid of 24 columns; metric widgets with a region and 1-500 metrics.
+METRIC_WIDGET = {
+    "title": nonempty(str), "view": one_of("timeSeries", "singleValue"), "stacked": bool,
+    "liveData": bool, "region": str, "period": dashboard_period, "stat": STAT,
+    "metrics": both(nonempty([metric_line]), at_most(500)),
+    "?yAxis": {"?left": {"?min": number, "?max": number, "?label": str, "?showUnits": bool}},
+    "?annotations": {"horizontal": nonempty([{
+        "value": number, "?label": str, "?fill": one_of("above", "below", "none"),
+        "?color": COLOR}])}}
+WIDGET_PROPERTIES = {
+    "metric": METRIC_WIDGET,
+    "text": {"markdown": nonempty(str)},
+    "alarm": {"alarms": nonempty([str_match(r"arn:aws:cloudwatch:[a-z0-9-]+:\d{12}:alarm:.+")]),
+              "?title": str, "?sortBy": one_of("default", "stateUpdatedTimestamp", "timestamp")},
+}
+
+
+def widgets(v, where):
+    shape(v, nonempty([{"type": one_of(*WIDGET_PROPERTIES), "x": int_in(0, 23),
+                        "y": int_in(0, 100000), "width": int_in(1, 24),
+                        "height": int_in(1, 1000), "properties": dict}]), where)
+    at_most(500)(v, where)
+    for i, x in enumerate(v):
+        assert x["x"] + x["width"] <= 24, f"{where}[{i}]: wider than the grid"
+        shape(x["properties"], WIDGET_PROPERTIES[x["type"]], f"{where}[{i}].properties")
+
+
+DASHBOARD = {"DashboardName": str_match(r"[A-Za-z0-9_-]{1,255}"),
+             "DashboardBody": json_string({"?start": str_match(r"-P(T\d+[MH]|\d+[DWM])"),
+                                           "?periodOverride": one_of("auto", "inherit"),
+                                           "widgets": widgets})}
+# PutMetricAlarm (CloudWatch API reference) for one metric with a static threshold
+ALARM = {"AlarmName": str_match(r"[A-Za-z0-9_.-]{1,255}"), "?AlarmDescription": str,
+         "Namespace": str_match(r"[^:].{0,254}"), "MetricName": str_match(r".{1,255}"),
+         "Dimensions": nonempty([{"Name": str, "Value": nonempty(str)}]),
+         "Statistic": one_of("SampleCount", "Average", "Sum", "Minimum", "Maximum"),
+         "Period": alarm_period, "EvaluationPeriods": int_in(1, 8640),
+         "DatapointsToAlarm": int_in(1, 8640), "Threshold": number,
+         "ComparisonOperator": one_of("GreaterThanThreshold", "GreaterThanOrEqualToThreshold",
+                                      "LessThanThreshold", "LessThanOrEqualToThreshold"),
+         "TreatMissingData": one_of("breaching", "notBreaching", "ignore", "missing"),
+         "?AlarmActions": [str], "?OKActions": [str], "?ActionsEnabled": bool}
+
+
 def kind_of(name):
-    for suffix, kind in [(".taskdef.json", "taskdef"), (".service.json", "service"),
+    for suffix, kind in [("ec2-launch-template.json", "launch-template"),
+                         ("ec2-auto-scaling-group.json", "auto-scaling-group"),
+                         ("ec2-capacity-provider.json", "capacity-provider"),
+                         (".taskdef.json", "taskdef"), (".service.json", "service"),
                          (".overrides.json", "overrides"), (".network.json", "network"),
                          ("cloudmap-namespace.json", "namespace"),
-                         ("cloudmap-service.json", "cloudmap-service")]:
+                         ("cloudmap-service.json", "cloudmap-service"),
+                         ("cloudwatch-dashboard.json", "dashboard")]:
         if name.endswith(suffix):
             return kind
     if name.startswith("iam-"):
         return "policy"
+    if name.startswith("cloudwatch-alarm-"):
+        return "alarm"
     raise AssertionError(f"taskdefs/{name}: unknown kind of file (name it *.taskdef.json, "
-                         "*.service.json, *.overrides.json, *.network.json, cloudmap-*.json "
-                         "or iam-*.json)")
+                         "*.service.json, *.overrides.json, *.network.json, cloudmap-*.json, "
+                         "cloudwatch-dashboard.json, cloudwatch-alarm-*.json, ec2-*.json or "
+                         "iam-*.json)")
 
 
 SPECS = {"taskdef": TASK_DEFINITION, "service": SERVICE, "overrides": OVERRIDES,
          "network": AWSVPC, "namespace": NAMESPACE, "cloudmap-service": CLOUDMAP_SERVICE,
-         "policy": POLICY}
+         "policy": POLICY, "launch-template": dict, "auto-scaling-group": dict,
+         "capacity-provider": dict, "dashboard": DASHBOARD, "alarm": ALARM}
 
 
 def containers(docs, name):
@@ -277,17 +401,28 @@ def task_env(docs, taskdef, override):
 
 def test_every_template_parses_and_names_known_values():
     render = load_render()
-    names = template_names()
+    variants = render.variant_names()
+    assert variants == ["ec2", "exec", "readonly", "spot"]
+    paths = render.template_paths(variants)
     assert {"standalone.taskdef.json", "standalone.overrides.json", "master.taskdef.json",
             "master.service.json", "worker.taskdef.json", "worker.overrides.json",
-            "worker.service.json", "cloudmap-namespace.json",
-            "cloudmap-service.json"} <= set(names)
-    for name in names:
-        with open(os.path.join(TASKDEFS, name), encoding="utf-8") as f:
-            doc = json.load(f)
-        kind_of(name)
+            "worker.service.json", "cloudmap-namespace.json", "cloudmap-service.json",
+            "cloudwatch-dashboard.json", "cloudwatch-alarm-fail-ratio.json",
+            "cloudwatch-alarm-p95.json"} <= set(template_names())
+    docs = {name: render.load(path) for name, path in paths.items()}
+    docs.update({f"variants/{v}/variant.json": render.load_variant(v) for v in variants})
+    for name, doc in docs.items():
+        if not name.endswith("variant.json"):
+            kind_of(name)
         used = render.placeholders(doc, set())
         assert used <= set(render.VARS), f"{name}: unknown placeholders {used - set(render.VARS)}"
+    for v in variants:
+        spec = render.load_variant(v)
+        for pattern in spec["patch"]:
+            assert fnmatch.filter(template_names(), pattern), f"{v}: {pattern} matches nothing"
+        for other in spec.get("excludes", {}):
+            assert v in render.load_variant(other).get("excludes", {}), \
+                f"{v} excludes {other}, and so must {other} exclude {v}"
 
 
 def test_rendered_files_have_the_shapes_of_the_apis(rendered):
@@ -298,18 +433,24 @@ def test_rendered_files_have_the_shapes_of_the_apis(rendered):
 API_INPUTS = {"taskdef": ("ecs", "RegisterTaskDefinition"), "service": ("ecs", "CreateService"),
               "namespace": ("servicediscovery", "CreatePrivateDnsNamespace"),
               "cloudmap-service": ("servicediscovery", "CreateService"),
-              "overrides": ("ecs", "TaskOverride"), "network": ("ecs", "NetworkConfiguration")}
+              "overrides": ("ecs", "TaskOverride"), "network": ("ecs", "NetworkConfiguration"),
+              "launch-template": ("ec2", "CreateLaunchTemplate"),
+              "auto-scaling-group": ("autoscaling", "CreateAutoScalingGroup"),
+              "capacity-provider": ("ecs", "CreateCapacityProvider"),
+              "dashboard": ("cloudwatch", "PutDashboard"),
+              "alarm": ("cloudwatch", "PutMetricAlarm")}
 
 
-def test_rendered_files_pass_the_aws_sdk_validation(rendered):
-    """The AWS SDK's own models of the APIs (Debian's python3-botocore), as the CLI
-    validates --cli-input-json, --overrides and --network-configuration before sending."""
+def sdk_validate(docs):
+    """Validates each document that is an API's input with the AWS SDK's own model of that
+    API (Debian's python3-botocore), as the CLI validates --cli-input-json, --overrides and
+    --network-configuration before sending. Returns how many were checked."""
     botocore = pytest.importorskip("botocore.session", reason="python3-botocore not installed")
     import botocore.validate
     session = botocore.session.get_session()
     validator = botocore.validate.ParamValidator()
     checked = 0
-    for name, doc in rendered.items():
+    for name, doc in docs.items():
         kind = kind_of(name)
         if kind not in API_INPUTS:
             continue
@@ -320,7 +461,11 @@ def test_rendered_files_pass_the_aws_sdk_validation(rendered):
         report = validator.validate(doc, shape_)
         assert not report.has_errors(), f"{name}: {report.generate_report()}"
         checked += 1
-    assert checked == 11
+    return checked
+
+
+def test_rendered_files_pass_the_aws_sdk_validation(rendered):
+    assert sdk_validate(rendered) == 14
 
 
 def test_every_container_is_set_up_for_the_supervisor(rendered):
@@ -432,6 +577,194 @@ def test_execution_role_may_read_the_web_ui_secret(rendered):
     assert roles == {"arn:aws:iam::123456789012:role/locust-ecs-execution"}
 
 
+# ---------- live metrics: the definitions, the dashboard and the alarms ----------
+
+# What the supervisor writes as CloudWatch EMF (issue 16): per interval, name -> unit
+EMF_METRICS = {"Users": "Count", "RequestsPerSecond": "Count/Second",
+               "FailuresPerSecond": "Count/Second", "FailRatio": "None",
+               "ResponseTimeP50": "Milliseconds", "ResponseTimeP95": "Milliseconds",
+               "ResponseTimeP99": "Milliseconds", "WorkersConnected": "Count",
+               "WorkersMissing": "Count"}
+EMF_MASTER_ONLY = {"WorkersConnected", "WorkersMissing"}
+EMF_SUMMARY = {"TestRequests": "Count", "TestFailures": "Count", "TestDuration": "Seconds"}
+EMF_DIMENSIONS = ("TestName", "Role")
+EMF_ROLES = ("master", "standalone")
+
+
+def metrics_env(docs):
+    """{role: the metric settings of its definition's container}."""
+    out = {}
+    for role in EMF_ROLES:
+        _, env = task_env(docs, f"{role}.taskdef.json", None)
+        out[role] = {k: v for k, v in env.items()
+                     if k.startswith("LOCUST_ECS_METRICS") or k == "LOCUST_ECS_TEST_NAME"}
+    return out
+
+
+def dashboard_lines(dashboard):
+    """(widget, namespace, metric name, {dimension: value}) of every metric line."""
+    body = json.loads(dashboard["DashboardBody"])
+    for w in body["widgets"]:
+        for line in w["properties"].get("metrics", []) if w["type"] == "metric" else []:
+            words = [x for x in line if isinstance(x, str)]
+            yield w, words[0], words[1], dict(zip(words[2::2], words[3::2]))
+
+
+def alarm_docs(docs):
+    return {d["MetricName"]: d for n, d in docs.items() if kind_of(n) == "alarm"}
+
+
+def check_metrics_agree(docs, region, account):
+    """The dashboard and the alarms watch exactly what the definitions make the supervisor
+    write: the namespace, the test name, the dimensions, the metric names and the period.
+    Returns the settings the definitions carry."""
+    envs = metrics_env(docs)
+    assert envs["master"] == envs["standalone"], envs
+    env = envs["master"]
+    assert set(env) == {"LOCUST_ECS_METRICS", "LOCUST_ECS_METRICS_INTERVAL",
+                        "LOCUST_ECS_METRICS_NAMESPACE", "LOCUST_ECS_TEST_NAME"}, env
+    _, worker_env = task_env(docs, "worker.taskdef.json", None)
+    assert not [k for k in worker_env if k.startswith("LOCUST_ECS_METRICS")], \
+        "workers write no metrics: the master has the test's figures"
+    namespace, test = env["LOCUST_ECS_METRICS_NAMESPACE"], env["LOCUST_ECS_TEST_NAME"]
+    interval = int(re.fullmatch(r"(\d+)s", env["LOCUST_ECS_METRICS_INTERVAL"]).group(1))
+
+    dash = docs["cloudwatch-dashboard.json"]
+    assert dash["DashboardName"] == f"locust-{test}"
+    seen, annotated = set(), {}
+    for w, ns, name, dims in dashboard_lines(dash):
+        where = f"{w['properties']['title']}: {name} {dims}"
+        assert w["properties"]["region"] == region, where
+        assert ns == namespace, where
+        assert name in EMF_METRICS, f"{where}: the supervisor writes no such metric"
+        assert tuple(sorted(dims)) == tuple(sorted(EMF_DIMENSIONS)), where
+        assert dims["TestName"] == test and dims["Role"] in EMF_ROLES, where
+        assert dims["Role"] == "master" or name not in EMF_MASTER_ONLY, where
+        seen.add((name, dims["Role"]))
+        for a in w["properties"].get("annotations", {}).get("horizontal", []):
+            annotated.setdefault(name, set()).add(a["value"])
+    assert seen == {(m, r) for m in EMF_METRICS for r in EMF_ROLES
+                    if r == "master" or m not in EMF_MASTER_ONLY}, "every metric, every role"
+    # the free tier's dashboards hold up to 50 metrics each (CloudWatch pricing)
+    assert len(seen) <= 50
+
+    alarms = alarm_docs(docs)
+    assert sorted(alarms) == ["FailRatio", "ResponseTimeP95"]
+    body = json.loads(dash["DashboardBody"])
+    (status,) = [w for w in body["widgets"] if w["type"] == "alarm"]
+    assert sorted(status["properties"]["alarms"]) == sorted(
+        f"arn:aws:cloudwatch:{region}:{account}:alarm:{a['AlarmName']}" for a in alarms.values())
+    for name, a in alarms.items():
+        assert a["Namespace"] == namespace, name
+        dims = {d["Name"]: d["Value"] for d in a["Dimensions"]}
+        assert len(dims) == len(a["Dimensions"]) and tuple(sorted(dims)) == \
+            tuple(sorted(EMF_DIMENSIONS)), name
+        assert dims["TestName"] == test and dims["Role"] in EMF_ROLES, name
+        # one line per period: an alarm period shorter than the interval finds no data
+        assert a["Period"] == interval, name
+        assert a["Period"] * a["EvaluationPeriods"] <= 86400, name
+        assert a["DatapointsToAlarm"] <= a["EvaluationPeriods"], name
+        assert a["ComparisonOperator"] == "GreaterThanThreshold", name
+        # no test running is no failure
+        assert a["TreatMissingData"] == "notBreaching", name
+        assert annotated.get(name) == {a["Threshold"]}, \
+            f"{name}: the dashboard marks the alarm's threshold {a['Threshold']}"
+    assert 0 <= alarms["FailRatio"]["Threshold"] <= 1
+    return env, alarms
+
+
+def test_dashboard_and_alarms_watch_what_the_supervisor_writes(rendered):
+    env, alarms = check_metrics_agree(rendered, SAMPLE["REGION"], SAMPLE["ACCOUNT_ID"])
+    assert env == {"LOCUST_ECS_METRICS": "on", "LOCUST_ECS_METRICS_INTERVAL": "60s",
+                   "LOCUST_ECS_METRICS_NAMESPACE": "Locust", "LOCUST_ECS_TEST_NAME": "loadtest"}
+    assert {n: a["Threshold"] for n, a in alarms.items()} == {"FailRatio": 0.05,
+                                                             "ResponseTimeP95": 1000}
+    assert {a["Dimensions"][1]["Value"] for a in alarms.values()} == {"master"}
+
+
+def test_metric_settings_reach_definitions_dashboard_and_alarms(tmp_path):
+    """Every metric value given to the renderer lands in the definitions, the dashboard and
+    the alarms alike; 10 s makes high-resolution metrics and alarms."""
+    values = dict(SAMPLE, METRICS="off", METRICS_PERIOD="10", TEST_NAME="checkout_v2",
+                  METRICS_NAMESPACE="Perf/Locust", ALARM_ROLE="standalone",
+                  ALARM_FAIL_RATIO="0.2", ALARM_P95_MS="250")
+    r = run_render("--out", str(tmp_path), *[f"{k}={v}" for k, v in values.items()])
+    assert r.returncode == 0, r.stderr
+    docs = {p.name: json.loads(p.read_text()) for p in tmp_path.iterdir()}
+    for name, doc in docs.items():
+        shape(doc, SPECS[kind_of(name)], name)
+    assert sdk_validate(docs) == 14
+    env, alarms = check_metrics_agree(docs, SAMPLE["REGION"], SAMPLE["ACCOUNT_ID"])
+    assert env == {"LOCUST_ECS_METRICS": "off", "LOCUST_ECS_METRICS_INTERVAL": "10s",
+                   "LOCUST_ECS_METRICS_NAMESPACE": "Perf/Locust",
+                   "LOCUST_ECS_TEST_NAME": "checkout_v2"}
+    assert {n: a["Threshold"] for n, a in alarms.items()} == {"FailRatio": 0.2,
+                                                             "ResponseTimeP95": 250}
+    assert {a["Period"] for a in alarms.values()} == {10}
+    assert {a["Dimensions"][1]["Value"] for a in alarms.values()} == {"standalone"}
+    assert {a["AlarmName"] for a in alarms.values()} == {"locust-checkout_v2-fail-ratio",
+                                                         "locust-checkout_v2-p95"}
+
+
+def readme_section(title):
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    start = text.index(f"\n## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start:end if end > 0 else len(text)]
+
+
+def test_readme_documents_the_metrics_and_a_query_of_real_fields():
+    """README's Live metrics section: the metrics and units the dashboard relies on, every
+    setting, and Logs Insights queries that name fields the programs really write."""
+    text = readme_section("Live metrics (CloudWatch EMF)")
+    rows = re.findall(r"^\| `([A-Z][A-Za-z0-9]+)` \| ([A-Za-z/]+) \|", text, re.M)
+    assert dict(rows) == dict(EMF_METRICS, **EMF_SUMMARY) and len(rows) == len(dict(rows))
+    for name in ["LOCUST_ECS_METRICS", "LOCUST_ECS_METRICS_INTERVAL",
+                 "LOCUST_ECS_METRICS_NAMESPACE", "LOCUST_ECS_TEST_NAME",
+                 "LOCUST_ECS_GUARD_FAIL_RATIO", "LOCUST_ECS_GUARD_P95", "LOCUST_ECS_GUARD_FOR"]:
+        assert f"| `{name}` |" in text, name
+    assert "| 3 |" in readme_section("Exit status")
+    # a JSON log line of the supervisor: a configuration error, before anything starts
+    r = subprocess.run([ENTRY], env={"PATH": "/usr/bin:/bin", "LOCUST_ECS_LOG_FORMAT": "json",
+                                     "LOCUST_ECS_METADATA": "off",
+                                     "LOCUSTFILE_PATH": "/nonexistent/locustfile.py"},
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 78, r.stderr
+    logged = set(json.loads(r.stderr.splitlines()[-1]))
+    context = {"task", "family", "az"}  # from the ECS task metadata, absent here
+    queries = re.findall(r"^```\n(fields .*?)^```", text, re.M | re.S)
+    assert len(queries) == 2, queries
+    def words(query):
+        """The fields a query names: not its commands, functions, strings or @fields."""
+        query = re.sub(r'"[^"]*"', "", query)
+        return set(re.findall(r"(?<![@\w])([A-Za-z_]\w*)\b(?!\()", query)) - {
+            "fields", "filter", "sort", "limit", "desc", "asc", "and", "or", "not"}
+    assert words(queries[0]) <= logged | context, words(queries[0]) - logged - context
+    assert {"level", "event", "msg", "role"} <= logged
+    assert words(queries[1]) <= set(EMF_SUMMARY) | set(EMF_DIMENSIONS) | {"ExitStatus",
+                                                                            "StoppedBy"}
+
+
+def test_render_writes_json_strings_with_every_value_quoted():
+    """{"$json": ...} becomes one JSON string, filled first: quotes and backslashes of a
+    value cannot break it, numbers stay numbers, lists stay lists."""
+    render = load_render()
+    typed = {"TARGET_URL": 'https://example.com/"a"\\b', "WORKER_COUNT": 3,
+             "SUBNETS": ["subnet-1", "subnet-2"], "ALARM_FAIL_RATIO": 0.25}
+    doc = {"Body": {"$json": {"u": "${TARGET_URL}", "n": "${WORKER_COUNT}",
+                              "s": "every ${WORKER_COUNT}s", "l": ["${SUBNETS}"],
+                              "f": "${ALARM_FAIL_RATIO}"}},
+           "Other": {"$json": 1, "kept": True}}
+    out = render.fill(doc, typed, "t")
+    assert isinstance(out["Body"], str)
+    assert json.loads(out["Body"]) == {"u": typed["TARGET_URL"], "n": 3, "s": "every 3s",
+                                       "l": ["subnet-1", "subnet-2"], "f": 0.25}
+    assert out["Other"] == {"$json": 1, "kept": True}, "only an object of that one key"
+    with pytest.raises(render.RenderError):
+        render.fill({"a": "x${SUBNETS}"}, typed, "t")
+
+
 # ---------- the renderer and `make taskdefs` ----------
 
 def run_render(*args, env=None):
@@ -452,7 +785,10 @@ def test_render_names_every_missing_value(tmp_path):
 @pytest.mark.parametrize("name,value", [
     ("ACCOUNT_ID", "12345"), ("REGION", "Seoul"), ("SUBNETS", "subnet-1,vpc-2"),
     ("TARGET_URL", "example.com"), ("WORKER_COUNT", "many"), ("MASTER_MEMORY", "3000"),
-    ("WORKER_CPU", "300"), ("ASSIGN_PUBLIC_IP", "yes"),
+    ("WORKER_CPU", "300"), ("ASSIGN_PUBLIC_IP", "yes"), ("METRICS", "yes"),
+    ("METRICS_PERIOD", "15"), ("METRICS_PERIOD", "120"), ("TEST_NAME", "my test"),
+    ("TEST_NAME", 'a"b'), ("ALARM_ROLE", "worker"), ("ALARM_FAIL_RATIO", "1.5"),
+    ("ALARM_FAIL_RATIO", "5%"), ("ALARM_P95_MS", "0"), ("METRICS_NAMESPACE", "AWS/ECS"),
 ])
 def test_render_rejects_a_bad_value_by_name(tmp_path, name, value):
     values = dict(SAMPLE, **{name: value})
@@ -487,6 +823,167 @@ def test_make_taskdefs_matches_render(tmp_path, rendered):
                         f"PYTHON={PY}"], cwd=ROOT, env=clean_env(), capture_output=True,
                        text=True, timeout=120)
     assert r.returncode != 0 and "ACCOUNT_ID" in r.stderr
+
+
+# ---------- the variants ----------
+
+VARIANT_SETS = ["readonly", "spot", "exec", "ec2", "readonly,spot", "exec,spot", "ec2,exec",
+                "ec2,readonly"]
+
+
+def render_variant(out, variant, **values):
+    args = [f"{k}={v}" for k, v in dict(SAMPLE, EC2_ASG_ARN=ASG_ARN, **values).items()]
+    return run_render("--out", str(out), "--variant", variant, *args)
+
+
+@pytest.fixture(scope="module")
+def variant_docs(tmp_path_factory):
+    """{variant set: {file: document}} rendered with the sample values."""
+    out = {}
+    for vs in VARIANT_SETS:
+        d = tmp_path_factory.mktemp("variant")
+        r = render_variant(d, vs)
+        assert r.returncode == 0, f"{vs}: {r.stderr}"
+        out[vs] = {p.name: json.loads(p.read_text()) for p in d.iterdir()}
+        assert set(out[vs]) == set(template_names(vs.split(","))), vs
+    return out
+
+
+def taskdefs_of(docs):
+    return {n: d for n, d in docs.items() if n.endswith(".taskdef.json")}
+
+
+def awsvpc_of(doc):
+    return doc.get("networkConfiguration", doc)["awsvpcConfiguration"]
+
+
+@pytest.mark.parametrize("vs", VARIANT_SETS)
+def test_variant_files_have_the_shapes_and_pass_the_aws_sdk_validation(variant_docs, vs):
+    docs = variant_docs[vs]
+    for name, doc in docs.items():
+        shape(doc, SPECS[kind_of(name)], f"{vs}:{name}")
+    assert sdk_validate(docs) >= 11
+
+
+def test_variants_change_only_what_they_say(rendered, variant_docs):
+    """A variant's files equal the base files with its patch applied: nothing else moves."""
+    render = load_render()
+    typed = render.check({"TASK_ROLE_ARN": "arn:aws:iam::123456789012:role/locust-ecs-task",
+                          "EC2_CAPACITY_PROVIDER": "locust-ec2"})
+    for vs in VARIANT_SETS:
+        chosen = render.choose_variants(vs)
+        for name, base in rendered.items():
+            want = render.fill(render.patched(name, base, chosen), typed, name)
+            assert variant_docs[vs][name] == want, f"{vs}: {name}"
+
+
+def test_readonly_variant_mounts_a_volume_where_the_supervisor_keeps_its_state(
+        variant_docs, tmp_path):
+    docs = variant_docs["readonly"]
+    for name, td in taskdefs_of(docs).items():
+        volumes = {v["name"] for v in td["volumes"]}
+        (c,) = td["containerDefinitions"]
+        assert c["readonlyRootFilesystem"] is True, name
+        mounts = {m["containerPath"]: m for m in c["mountPoints"]}
+        assert set(m["sourceVolume"] for m in mounts.values()) <= volumes, name
+        assert all(not m.get("readOnly") for m in mounts.values()), name
+        env = dict(env_of(c), PATH="/usr/bin:/bin", LOCUST_ECS_METADATA="off",
+                   LOCUST_WEB_AUTH=SECRET_VALUES["LOCUST_WEB_AUTH"])
+        state_dir = print_config(env, c.get("command", []))["supervisor"]["state_dir"]
+        assert any(state_dir.startswith(p.rstrip("/") + "/") for p in mounts), \
+            f"{name}: the state directory {state_dir} is on no writable volume"
+    # the image declares the volume's path, so Fargate copies the image's /tmp (mode 1777)
+    # into the empty volume instead of giving the locust user a root-owned 0755 directory
+    stages, _ = parse_dockerfile()
+    declared = [p for a in instr(stages[-1], "VOLUME")
+                for p in (json.loads(a) if a.startswith("[") else a.split())]
+    assert "/tmp" in declared, declared
+
+
+def test_spot_variant_moves_only_the_worker_service(rendered, variant_docs, tmp_path):
+    docs = variant_docs["spot"]
+    w = docs["worker.service.json"]
+    assert "launchType" not in w
+    assert w["capacityProviderStrategy"] == [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]
+    assert docs["master.service.json"] == rendered["master.service.json"], \
+        "the master stays on Fargate: losing it ends the test"
+    for name in taskdefs_of(docs):
+        assert docs[name] == rendered[name], name
+        assert docs[name]["runtimePlatform"]["cpuArchitecture"] == "X86_64"
+    r = render_variant(tmp_path, "spot", CPU_ARCHITECTURE="ARM64")
+    assert r.returncode == 1 and "X86_64" in r.stderr, r.stderr
+
+
+def test_exec_variant_gives_a_task_role_with_the_exec_channels(variant_docs):
+    docs = variant_docs["exec"]
+    role = "arn:aws:iam::123456789012:role/locust-ecs-task"
+    for name, td in taskdefs_of(docs).items():
+        assert td["taskRoleArn"] == role and td["executionRoleArn"] != role, name
+        assert "readonlyRootFilesystem" not in td["containerDefinitions"][0], name
+    for name in ("master.service.json", "worker.service.json"):
+        assert docs[name]["enableExecuteCommand"] is True, name
+    (stmt,) = docs["iam-task-exec.json"]["Statement"]
+    assert stmt["Effect"] == "Allow" and sorted(stmt["Action"]) == [
+        "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]
+
+
+def test_ec2_variant_renders_what_ec2_needs(variant_docs, tmp_path):
+    docs = variant_docs["ec2"]
+    for name, td in taskdefs_of(docs).items():
+        assert td["requiresCompatibilities"] == ["EC2"], name
+        assert td["networkMode"] == "awsvpc", name
+    for name, doc in docs.items():
+        if kind_of(name) in ("service", "network"):
+            # an awsvpc task on EC2 gets no public IP; ECS rejects ENABLED for it
+            assert awsvpc_of(doc)["assignPublicIp"] == "DISABLED", name
+        if kind_of(name) == "service":
+            assert "launchType" not in doc and "platformVersion" not in doc, name
+            assert doc["capacityProviderStrategy"] == [
+                {"capacityProvider": "locust-ec2", "weight": 1}], name
+    lt = docs["ec2-launch-template.json"]["LaunchTemplateData"]
+    assert base64.b64decode(lt["UserData"]).decode() == \
+        "#!/bin/bash\necho ECS_CLUSTER=locust >> /etc/ecs/ecs.config\n"
+    assert lt["ImageId"] == ("resolve:ssm:/aws/service/ecs/optimized-ami/amazon-linux-2023/"
+                             "recommended/image_id")
+    assert lt["SecurityGroupIds"] == [SAMPLE["WORKER_SECURITY_GROUP"]]
+    asg = docs["ec2-auto-scaling-group.json"]
+    assert asg["VPCZoneIdentifier"] == "subnet-0a1b2c3d4e5f60718,subnet-0f1e2d3c4b5a69788"
+    assert asg["LaunchTemplate"]["LaunchTemplateName"] == \
+        docs["ec2-launch-template.json"]["LaunchTemplateName"]
+    cp = docs["ec2-capacity-provider.json"]
+    assert cp["name"] == "locust-ec2"
+    assert cp["autoScalingGroupProvider"]["autoScalingGroupArn"] == ASG_ARN
+    assert docs["iam-instance-trust.json"]["Statement"][0]["Principal"] == {
+        "Service": "ec2.amazonaws.com"}
+    # Graviton instances get the arm64 AMI; EC2 sizes are not Fargate's
+    r = render_variant(tmp_path, "ec2", CPU_ARCHITECTURE="ARM64", MASTER_CPU="1536",
+                       MASTER_MEMORY="3000")
+    assert r.returncode == 0, r.stderr
+    lt = json.loads((tmp_path / "ec2-launch-template.json").read_text())["LaunchTemplateData"]
+    assert "/amazon-linux-2023/arm64/recommended/" in lt["ImageId"]
+    r = render_variant(tmp_path / "small", "ec2", MASTER_CPU="100")
+    assert r.returncode == 1 and "MASTER_CPU" in r.stderr and "128" in r.stderr, r.stderr
+    r = render_variant(tmp_path / "fargate", "", MASTER_CPU="1536", MASTER_MEMORY="3000")
+    assert r.returncode == 1 and "Fargate" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("combo,why", [("readonly,exec", "ECS Exec"), ("spot,ec2", "capacity"),
+                                       ("nosuch", "choose from")])
+def test_render_refuses_variants_that_cannot_work(combo, why, tmp_path):
+    r = render_variant(tmp_path, combo)
+    assert r.returncode == 1 and why in r.stderr, r.stderr
+    assert not os.listdir(tmp_path), "nothing is written"
+
+
+def test_make_taskdefs_applies_variants(tmp_path, variant_docs):
+    env = clean_env(**dict(SAMPLE, EC2_ASG_ARN=ASG_ARN))
+    r = subprocess.run(["make", "-s", "--no-print-directory", "taskdefs", f"BUILD={tmp_path}",
+                        f"PYTHON={PY}", "VARIANT=ec2,exec"], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = tmp_path / "taskdefs"
+    assert {p.name: json.loads(p.read_text()) for p in out.iterdir()} == variant_docs["ec2,exec"]
 
 
 # ---------- the installed layout and the Dockerfile ----------
@@ -919,27 +1416,29 @@ def start_task(procs, ns, tmp_path, installed, rendered, taskdef, override, name
     p = procs.start(ns.argv(argv), env=full, name=name)
     p.task_env = full
     p.container = c
+    p.enter = ns.argv  # how a command runs inside the container, as ECS runs it
+    p.image_path = lambda path: os.path.join(installed, path.lstrip("/"))
     return p
 
 
-def health(ns, installed, task, timeout=10):
-    """Runs the definition's healthCheck command (CMD form) in the task's namespace and
+def health(task, timeout=10):
+    """Runs the definition's healthCheck command (CMD form) in the task's namespaces and
     environment, as ECS does inside the container. (exit status, output)."""
     cmd = task.container["healthCheck"]["command"]
     assert cmd[0] == "CMD"
-    argv = [os.path.join(installed, cmd[1].lstrip("/")), *cmd[2:]]
-    r = subprocess.run(ns.argv(argv), env=task.task_env, capture_output=True, text=True,
-                       timeout=timeout)
+    argv = task.enter([task.image_path(cmd[1]), *cmd[2:]])
+    r = subprocess.run(argv, env=task.task_env, capture_output=True, text=True,
+                       timeout=timeout, cwd="/")
     return r.returncode, (r.stdout + r.stderr).strip()
 
 
-def wait_healthy(ns, installed, task, timeout=30):
+def wait_healthy(task, timeout=30):
     if not have_healthcheck():
         return None
     last = []
 
     def ok():
-        rc, out = health(ns, installed, task)
+        rc, out = health(task)
         last[:] = [rc, out]
         return rc == 0
     try:
@@ -1043,7 +1542,7 @@ def test_standalone_task_runs_a_test_and_stops_cleanly(netns_ok, procs, tmp_path
     swarm(ns, 2)
     wait_for(lambda: spawned(ns, 2), 30, what="2 users running")
     wait_for(lambda: requests_done(ns) > 0, 30, what="requests to the target")
-    wait_healthy(ns, installed, task)
+    wait_healthy(task)
     stop_test(ns)
     assert stop(task) == 0, task.stderr()[-3000:]
 
@@ -1082,8 +1581,8 @@ def test_master_and_worker_tasks_make_a_cluster(netns_ok, procs, tmp_path, insta
     swarm(ns, 4, auth)
     wait_for(lambda: spawned(ns, 4, auth), 30, what="4 users running on the workers")
     wait_for(lambda: requests_done(ns, auth) > 0, 30, what="requests through the workers")
-    wait_healthy(ns, installed, master)
-    wait_healthy(ns, installed, worker)
+    wait_healthy(master)
+    wait_healthy(worker)
 
     # The walkthrough's order: stop the test, then the workers, then the master. (Stopping
     # a worker task of two engines during a running test can make Debian's Locust 2.12.1
@@ -1095,24 +1594,259 @@ def test_master_and_worker_tasks_make_a_cluster(netns_ok, procs, tmp_path, insta
     assert stop(master) == 0, master.stderr()[-3000:]
 
 
-# ---------- the walkthrough refers to files that exist ----------
+# ---------- the read-only variant, started as ECS starts it ----------
 
-@pytest.mark.parametrize("doc", ["README.md", "README.ko.md"])
-def test_walkthrough_names_real_files_and_opens_nothing_to_the_world(doc):
-    with open(os.path.join(ROOT, doc), encoding="utf-8") as f:
-        text = f.read()
-    names = set(template_names())
-    used = set(re.findall(r"build/taskdefs/([\w.-]+\.json)", text))
-    used |= {f"{role}.taskdef.json" for role in ("standalone", "master", "worker")
-             if "$role.taskdef.json" in text}
-    assert used and used <= names, used - names
-    for only in re.findall(r"ONLY=([\w.,-]+)", text):
-        assert {n + ".json" for n in only.split(",")} <= names, only
-    for tool in re.findall(r"--(?:cli-input-json|overrides|network-configuration|"
-                           r"assume-role-policy-document|policy-document) file://([\w/.$-]+)",
-                           text):
-        assert tool.startswith("build/taskdefs/"), tool
-    assert "0.0.0.0/0" not in text.replace("Never `0.0.0.0/0`", "").replace(
-        "`0.0.0.0/0`은 절대", ""), "no rule open to the world"
-    assert "--properties 'DnsProperties={SOA={TTL=15}}'" in text
-    assert "initProcessEnabled" in text and "5558" in text
+READONLY_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "readonly_root.py")
+IMAGE_USER = "65534:65534"  # the image runs as its own unprivileged user (locust)
+
+
+def start_readonly_task(procs, ns, tmp_path, docs, taskdef, override, name, volume_mode,
+                        **adapt):
+    """A container of the read-only variant as ECS runs it: a mount namespace where every
+    mount is read-only but /proc, /sys, /dev and the task's volumes (a fresh root-owned
+    directory each, with volume_mode: 1777 is what ECS copies from the image's VOLUME
+    /tmp, 0755 what an empty Fargate volume gets), the image's files (the installed
+    programs and the locustfile) read-only at /usr/local, the image's unprivileged user,
+    and the definition's entryPoint, environment and state directory unchanged."""
+    c, env = task_env(docs, taskdef, override)
+    assert c["readonlyRootFilesystem"] is True
+    image = tmp_path / f"image-{name}"
+    (image / "bin").mkdir(parents=True)
+    for prog in ("locust-entrypoint", "locust-healthcheck"):
+        if os.path.exists(os.path.join(BUILD, prog)):
+            shutil.copy(os.path.join(BUILD, prog), image / "bin" / prog)
+    (image / "locustfile.py").write_text(LOCUSTFILE)
+    for p in (image, image / "bin"):
+        p.chmod(0o755)
+    mounts = []
+    for i, m in enumerate(c["mountPoints"]):
+        vol = tmp_path / f"volume-{name}-{i}"
+        vol.mkdir()
+        vol.chmod(volume_mode)
+        mounts += ["--volume", f"{vol}:{m['containerPath']}"]
+    full = dict(env, PATH="/usr/local/bin:/usr/bin:/bin", HOME="/home/locust",
+                LOCUSTFILE_PATH="/usr/local/locustfile.py", LOCUST_ECS_METADATA="off",
+                PYTHONDONTWRITEBYTECODE="1")
+    full.update({k: str(v) for k, v in adapt.items()})
+    argv = ns.argv(["unshare", "--mount", "--", PY, READONLY_ROOT, "--bind",
+                    f"{image}:/usr/local", *mounts, "--user", IMAGE_USER, "--",
+                    *c["entryPoint"], *c.get("command", [])])
+    p = procs.start(argv, env=full, name=name)
+    p.task_env, p.container = full, c
+    uid, gid = IMAGE_USER.split(":")
+    p.enter = lambda a: ["nsenter", f"--net={ns.path}", f"--mount=/proc/{p.pid}/ns/mnt",
+                         "-S", uid, "-G", gid, "--", *a]
+    p.image_path = lambda path: path
+    p.volumes = {m["containerPath"]: tmp_path / f"volume-{name}-{i}"
+                 for i, m in enumerate(c["mountPoints"])}
+    return p
+
+
+def read_only(task, paths):
+    """{path: True when its file system is read-only}, seen from inside the container."""
+    code = ("import json, os, sys; print(json.dumps({p: bool(os.statvfs(p).f_flag & 1) "
+            "for p in sys.argv[1:]}))")
+    r = subprocess.run(task.enter([PY, "-c", code, *paths]), capture_output=True, text=True,
+                       timeout=10, cwd="/")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_readonly_task_keeps_its_state_on_the_tmp_volume(netns_ok, procs, tmp_path,
+                                                        variant_docs):
+    """The read-only variant's standalone definition runs a test and is healthy: with a
+    read-only root, only its volume at /tmp is writable, and the supervisor keeps its
+    state there (the definition's LOCUST_ECS_STATE_DIR, not one the test chose)."""
+    docs = variant_docs["readonly"]
+    ns = NetNS(procs, "readonly")
+    target = start_target(procs, ns, tmp_path)
+    task = start_readonly_task(procs, ns, tmp_path, docs, "standalone.taskdef.json",
+                               "standalone.overrides.json", "standalone", 0o1777,
+                               TARGET_URL=target)
+    wait_for(lambda: stats(ns) is not None or task.poll() is not None, 30,
+             what="the web UI on 8089")
+    assert task.poll() is None, task.stderr()
+    assert read_only(task, ["/", "/usr/local", "/etc", "/home", "/tmp"]) == {
+        "/": True, "/usr/local": True, "/etc": True, "/home": True, "/tmp": False}
+    swarm(ns, 2)
+    wait_for(lambda: spawned(ns, 2), 30, what="2 users running")
+    wait_for(lambda: requests_done(ns) > 0, 30, what="requests to the target")
+    state = task.volumes["/tmp"] / "locust-ecs" / "state.json"
+    assert state.is_file() and state.stat().st_uid == 65534, list(task.volumes["/tmp"].iterdir())
+    wait_healthy(task)
+    stop_test(ns)
+    assert stop(task) == 0, task.stderr()[-3000:]
+    assert not [o for o in read_log(task.err) if o.get("level") in ("warn", "error")], \
+        task.stderr()[-3000:]
+
+
+def test_readonly_task_on_a_root_owned_volume_is_unhealthy(netns_ok, procs, tmp_path,
+                                                          variant_docs):
+    """Without the image's VOLUME ["/tmp"], Fargate's empty volume is root's, mode 0755:
+    the image's user cannot make the state directory, the supervisor says so, and every
+    health check fails."""
+    docs = variant_docs["readonly"]
+    ns = NetNS(procs, "readonly-root-owned")
+    task = start_readonly_task(procs, ns, tmp_path, docs, "standalone.taskdef.json",
+                               "standalone.overrides.json", "standalone", 0o755)
+    wait_for(lambda: [o for o in read_log(task.err) if o.get("event") == "state"] or
+             task.poll() is not None, 15, what="the supervisor's word on its state")
+    (line,) = [o for o in read_log(task.err) if o.get("event") == "state"]
+    assert "/tmp/locust-ecs" in line["msg"] and "LOCUST_ECS_STATE_DIR" in line["msg"], line
+    if have_healthcheck():
+        rc, out = health(task)
+        assert rc == 1 and "state" in out, out
+    stop(task)
+
+
+# ---------- the walkthrough: its files, its shell, every AWS command through the CLI ----------
+
+AWSCLI_DRYRUN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "awscli_dryrun.py")
+TASK_ARN = "arn:aws:ecs:ap-northeast-2:123456789012:task/locust/0123456789abcdef0123456789abcdef"
+# What the walkthrough's shell variables hold when its commands run, as the steps before
+# would have set them (a loop over literal words takes each of its words instead).
+SHELL_VALUES = dict(
+    SAMPLE, AWS_REGION=SAMPLE["REGION"], AWS_DEFAULT_REGION=SAMPLE["REGION"],
+    MY_IP="198.51.100.7/32", VPC_CIDR="172.31.0.0/16", STATUS="SUCCESS",
+    OP="gv4g5meo7ndmeh4fqskygvk23d2fijwa-k9302yzd", TASK=TASK_ARN, t=TASK_ARN,
+    TASKS=f"{TASK_ARN} {TASK_ARN[:-4]}0000", ENI="eni-0123456789abcdef0",
+    arn="arn:aws:ecs:ap-northeast-2:123456789012:task-definition/locust-worker:3",
+    sg=SAMPLE["MASTER_SECURITY_GROUP"], RUNTIME_ID="0123456789abcdef0123456789abcdef-0265927825",
+    EIP="eipalloc-0123456789abcdef0", NAT="nat-0123456789abcdef0", RTB="rtb-0123456789abcdef0",
+    PUBLIC_SUBNETS="subnet-0a1b2c3d4e5f60718 subnet-0f1e2d3c4b5a69788", az="ap-northeast-2a",
+    i="128", s="subnet-0123456789abcdef0",
+    PRIVATE_SUBNETS="subnet-0123456789abcdef0,subnet-0fedcba9876543210", EC2_ASG_ARN=ASG_ARN,
+    END="1767229200", START="1767225600", QUERY_ID="12ab3456-12ab-123a-789e-1234567890ab")
+
+
+@pytest.fixture(scope="module")
+def walkthroughs():
+    return {doc: rc.walkthrough(ROOT, doc) for doc in rc.WALKTHROUGHS}
+
+
+def block_commands(text):
+    """(offset in text, command as written, literal loops of its block) of every aws
+    command in the walkthrough's sh blocks."""
+    out = []
+    for at, block in rc.shell_blocks(text):
+        loops = rc.literal_loops(block)
+        out += [(at + pos, cmd, loops) for pos, cmd in rc.aws_commands(block)]
+    return out
+
+
+def test_both_walkthroughs_carry_the_same_commands(walkthroughs):
+    """The Korean walkthrough is the English one translated: the same shell blocks but for
+    their comments, the same inline commands."""
+    en, ko = walkthroughs["README.md"], walkthroughs["README.ko.md"]
+    blocks = lambda t: [b for _, b in rc.shell_blocks(t)]
+    assert blocks(en) == blocks(ko)
+    inline = lambda t: sorted(span for span, _, _ in rc.inline_commands(t))
+    assert inline(en) == inline(ko)
+    assert len(block_commands(en)) >= 60
+
+
+def test_walkthrough_blocks_are_posix_shell(walkthroughs):
+    for doc, text in walkthroughs.items():
+        for at, block in rc.raw_blocks(text):
+            r = subprocess.run(["sh", "-n"], input=block, capture_output=True, text=True,
+                               timeout=10)
+            assert r.returncode == 0, f"{doc} at {at}: {r.stderr}\n{block}"
+
+
+def test_walkthrough_sets_every_variable_before_a_command_uses_it(walkthroughs):
+    """Followed from the top, no AWS command meets a variable nothing has set yet."""
+    text = walkthroughs["README.md"]
+    known = set()
+    for _, block in rc.shell_blocks(text):
+        events = [(at, 0, name) for at, name in rc.assignments(block)]
+        events += [(at, 1, cmd) for at, cmd in rc.aws_commands(block)]
+        for _, is_cmd, what in sorted(events):
+            if not is_cmd:
+                known.add(what)
+                continue
+            unset = rc.variables(what) - known
+            assert not unset, f"{sorted(unset)} used before they are set: {what}"
+    for span, _, _ in rc.inline_commands(text):
+        assert rc.variables(span) <= known, f"a variable is never set: {span}"
+
+
+def test_walkthrough_names_real_files(walkthroughs):
+    render = load_render()
+    names = set(template_names(render.variant_names()))
+    for doc, text in walkthroughs.items():
+        used = set(re.findall(r"build/taskdefs/([\w.-]+\.json)", text))
+        used |= {f"{role}.taskdef.json" for role in ("standalone", "master", "worker")
+                 if "$role.taskdef.json" in text}
+        assert used and used <= names, (doc, used - names)
+        for only in re.findall(r"ONLY=([\w.,-]+)", text):
+            assert {n + ".json" for n in only.split(",")} <= names, (doc, only)
+        for _, block in rc.shell_blocks(text):
+            for variant in re.findall(r"VARIANT=([\w.,-]+)", block):
+                render.choose_variants(variant)
+        for path in re.findall(r"file://([\w/.$-]+)", text):
+            assert path.startswith("build/taskdefs/"), (doc, path)
+        assert "--properties 'DnsProperties={SOA={TTL=15}}'" in text
+        assert "initProcessEnabled" in text and "5558" in text
+
+
+def dry_run(runs, cwd, tmp_path):
+    """Results of awscli_dryrun.py for runs ({"argv": [...], "run": bool})."""
+    stub = tmp_path / "stub-bin"
+    stub.mkdir()
+    # ECS Exec's command checks that the Session Manager plugin runs before its API call
+    plugin = stub / "session-manager-plugin"
+    plugin.write_text("#!/bin/sh\nexit 0\n")
+    plugin.chmod(0o755)
+    nowhere = str(tmp_path / "no-such-file")
+    env = {"PATH": f"{stub}:/usr/bin:/bin", "HOME": str(tmp_path), "LC_ALL": "C.UTF-8",
+           "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY": "not-a-key",
+           "AWS_REGION": SAMPLE["REGION"], "AWS_DEFAULT_REGION": SAMPLE["REGION"],
+           "AWS_CONFIG_FILE": nowhere, "AWS_SHARED_CREDENTIALS_FILE": nowhere,
+           "AWS_EC2_METADATA_DISABLED": "true", "AWS_MAX_ATTEMPTS": "1", "AWS_PAGER": "",
+           "AWS_CLI_AUTO_PROMPT": "off"}
+    r = subprocess.run([PY, AWSCLI_DRYRUN], input=json.dumps(runs), cwd=cwd, env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return json.loads(r.stdout)
+
+
+def test_every_walkthrough_command_passes_the_aws_cli(walkthroughs, tmp_path):
+    """Every AWS command of the walkthrough, with its variables expanded, through the AWS
+    CLI itself: option parsing, file:// and shorthand values, the service model's
+    validation, then the enums and maxima the CLI leaves to the service. Requests go to a
+    dead loopback port and are stopped before they are sent."""
+    if subprocess.run([PY, "-c", "import awscli.clidriver"], capture_output=True).returncode:
+        pytest.skip("Debian's awscli is not installed (.ci/deps installs it)")
+    build = tmp_path / "build" / "taskdefs"
+    assert render_variant(build, "ec2,exec").returncode == 0  # their own files
+    assert run_render("--out", str(build), *[f"{k}={v}" for k, v in SAMPLE.items()]
+                      ).returncode == 0                   # and the base files over theirs
+    text = walkthroughs["README.md"]
+    runs, where = [], []
+    for _, cmd, loops in block_commands(text):
+        for argv in rc.argvs(cmd, SHELL_VALUES, loops):
+            runs.append({"argv": argv, "run": True})
+            where.append(cmd)
+    for span, in_table, _ in rc.inline_commands(text):
+        complete = not in_table and " --" in span
+        runs.append({"argv": rc.argvs(span, SHELL_VALUES)[0], "run": complete})
+        where.append(span)
+    unique = list({json.dumps(r, sort_keys=True): r for r in runs}.values())
+    by_run = dict(zip((json.dumps(r, sort_keys=True) for r in unique),
+                      dry_run(unique, str(tmp_path), tmp_path)))
+    results = [by_run[json.dumps(r, sort_keys=True)] for r in runs]
+    ingress = []
+    for run, res, cmd in zip(runs, results, where):
+        assert not res["problems"], f"{cmd}\n{res['problems']}"
+        if not run["run"]:
+            continue
+        assert res["calls"] and all(c["validated"] for c in res["calls"]), \
+            f"{cmd}\nexit {res['rc']}: {res['stderr'][-1500:]}"
+        assert "stopped before sending" in res["stderr"], res["stderr"][-1500:]
+        ingress += [p for c in res["calls"] if c["operation"] == "AuthorizeSecurityGroupIngress"
+                    for p in c["params"]["IpPermissions"]]
+    # the web UI from the operator's address, workers' port from the VPC; never the world
+    assert sorted((p["FromPort"], p["ToPort"]) for p in ingress) == [(5557, 5557), (8089, 8089)]
+    sources = {r.get("CidrIp", r.get("CidrIpv6")) for p in ingress
+               for r in p.get("IpRanges", []) + p.get("Ipv6Ranges", [])}
+    assert sources == {SHELL_VALUES["VPC_CIDR"], SHELL_VALUES["MY_IP"]}, sources

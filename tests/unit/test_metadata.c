@@ -1,5 +1,6 @@
 /* test_metadata: the ECS metadata parsers, engines-per-task sizing and the JSON report. */
 #include "metadata.h"
+#include "bounds.h"
 #include "tap.h"
 
 #include <errno.h>
@@ -312,7 +313,7 @@ static void test_engines_task(void)
 	static const struct { long units; int want; const char *from; } cu[] = {
 		{2048, 2, "container's CPU units"}, {4096, 4, "container's CPU units"},
 		{1536, 1, "container's CPU units"}, {10, 1, "container's CPU units"},
-		{1024L * 5000, 1024, "container's CPU units"}, {0, -1, "online CPUs"},
+		{1024L * 5000, LE_ENGINES_MAX, "container's CPU units"}, {0, -1, "online CPUs"},
 	};
 	for (size_t i = 0; i < sizeof cu / sizeof cu[0]; i++) {
 		struct ecs_meta m = {0};

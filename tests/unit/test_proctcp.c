@@ -1,6 +1,7 @@
 /* test_proctcp: the /proc/net/tcp{,6} and /proc/<pid>/fd parsers of locust-healthcheck. */
 #include "tap.h"
 #include "../../healthcheck/proctcp.h"
+#include "fileio.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -172,7 +173,7 @@ static void test_live(void)
 	is_int(proctcp_pid_sockets(getpid(), &ino, &nino, err, sizeof err), 0,
 	       "our socket inodes");
 	ok(nino >= 2, "at least the two sockets (%zu)", nino);
-	is_int(proctcp_read_file("/proc/self/net/tcp", PROCTCP_MAX_FILE, &text, &len), 0,
+	is_int(file_read("/proc/self/net/tcp", PROCTCP_MAX_FILE, &text, &len), 0,
 	       "/proc/self/net/tcp read");
 	is_int(proctcp_count(text, len, &to, ino, nino, NULL), 1,
 	       "the kernel's table shows our connection");
@@ -180,9 +181,9 @@ static void test_live(void)
 	free(ino);
 	is_int(proctcp_pid_sockets(-5, &ino, &nino, err, sizeof err), -1, "no such pid");
 	ok(strstr(err, "/proc/-5/fd") != NULL, "the error names the directory: %s", err);
-	is_int(proctcp_read_file("/proc/self/nonexistent", 1024, &text, &len), -1,
+	is_int(file_read("/proc/self/nonexistent", 1024, &text, &len), -1,
 	       "a missing file");
-	is_int(proctcp_read_file("/proc/self/status", 100, &text, &len), -1,
+	is_int(file_read("/proc/self/status", 100, &text, &len), -1,
 	       "a file larger than the limit");
 	close(c);
 	close(l);

@@ -1,6 +1,6 @@
 /* test_webstats: the /stats/requests parser of locust-healthcheck, on Locust's own answers. */
 #include "tap.h"
-#include "../../healthcheck/webstats.h"
+#include "webstats.h"
 
 #include <math.h>
 
@@ -59,8 +59,78 @@ static void test_cmdline_auth(void)
 	is_str(small, "abc", "is cut to fit, terminated");
 }
 
+/* The live figures, from the shape of Locust 2.12 (flat current percentiles, rates in
+ * the Aggregated row) and of 2.45+ (current_rps at the top, percentiles in an object). */
+static void test_live(void)
+{
+	struct webstats ws;
+	char err[200];
+	static const char v212[] =
+		"{\"state\":\"running\",\"user_count\":4,\"fail_ratio\":0.5,"
+		"\"total_rps\":9.5,\"current_response_time_percentile_95\":80,"
+		"\"current_response_time_percentile_50\":12,\"stats\":[{\"name\":\"/\","
+		"\"current_rps\":1},{\"name\":\"Aggregated\",\"num_requests\":100,"
+		"\"num_failures\":50,\"current_rps\":9.5,\"current_fail_per_sec\":4.5,"
+		"\"avg_response_time\":20.5,\"max_response_time\":300,"
+		"\"ninety_ninth_response_time\":200}],\"errors\":[]}";
+	is_int(webstats_parse(v212, sizeof v212 - 1, &ws, err, sizeof err), 0, "2.12 shape");
+	ok(ws.cur_rps == 9.5 && ws.cur_fail_per_sec == 4.5, "rates from the Aggregated row");
+	ok(ws.p50_ms == 12 && ws.p95_ms == 80, "current p50/p95 from the flat keys");
+	ok(ws.p99_ms == 200 && ws.p99_since_start, "p99 since the start, said so");
+	ok(ws.num_requests == 100 && ws.num_failures == 50, "totals");
+	ok(ws.avg_ms == 20.5 && ws.max_ms == 300, "average and max");
+	static const char v245[] =
+		"{\"state\":\"running\",\"user_count\":4,\"fail_ratio\":0.1,"
+		"\"total_rps\":1000,\"current_rps\":33,\"current_fail_per_sec\":3,"
+		"\"current_response_time_percentiles\":{\"response_time_percentile_0.5\":7,"
+		"\"response_time_percentile_0.95\":40,\"response_time_percentile_0.99\":90},"
+		"\"worker_count\":2,\"stats\":[{\"name\":\"Aggregated\",\"current_rps\":30,"
+		"\"num_requests\":10,\"num_failures\":1,\"response_time_percentile_0.99\":99}]}";
+	is_int(webstats_parse(v245, sizeof v245 - 1, &ws, err, sizeof err), 0, "2.45+ shape");
+	ok(ws.cur_rps == 33 && ws.cur_fail_per_sec == 3, "current rates at the top win");
+	ok(ws.p50_ms == 7 && ws.p95_ms == 40 && ws.p99_ms == 90 && !ws.p99_since_start,
+	   "current percentiles from the object");
+	ok(ws.workers == 2, "worker_count when no workers[]");
+	static const char idle[] = "{\"state\":\"ready\",\"stats\":[],"
+				   "\"current_response_time_percentile_95\":null}";
+	is_int(webstats_parse(idle, sizeof idle - 1, &ws, err, sizeof err), 0, "before any request");
+	ok(ws.cur_rps < 0 && ws.p95_ms < 0 && ws.num_requests < 0, "figures absent, not zero");
+}
+
+/* The busiest request names, in order, their names cut at a character's boundary. */
+static void test_top(void)
+{
+	struct webstats ws;
+	char err[200], doc[16384], name[400];
+	size_t o = 0;
+	memset(name, 'a', 197);
+	memcpy(name + 197, "\xc3\xa9\xc3\xa9", 4); /* a character across the cut */
+	name[201] = '\0';
+	o += (size_t)snprintf(doc + o, sizeof doc - o, "{\"state\":\"running\",\"stats\":[");
+	for (int i = 0; i < 25; i++)
+		o += (size_t)snprintf(doc + o, sizeof doc - o,
+				      "{\"method\":\"GET\",\"name\":\"/%d\",\"num_requests\":%d,"
+				      "\"current_rps\":%d,\"ninetieth_response_time\":9},", i,
+				      (i * 7) % 25, i);
+	o += (size_t)snprintf(doc + o, sizeof doc - o,
+			      "{\"method\":\"POST\",\"name\":\"%s\",\"num_requests\":1000},"
+			      "{\"name\":\"Aggregated\",\"num_requests\":999999}]}", name);
+	is_int(webstats_parse(doc, o, &ws, err, sizeof err), 0, "25 names and a long one");
+	is_int(ws.ntop, WEBSTATS_TOP, "the busiest %d kept", WEBSTATS_TOP);
+	ok(strncmp(ws.top[0].name, "POST aaa", 8) == 0, "the busiest first, Aggregated not a name");
+	is_int((long long)strlen(ws.top[0].name), 4 + 197 - 2, "cut before the split character");
+	int sorted = 1;
+	for (int i = 1; i < ws.ntop; i++)
+		sorted &= ws.top[i - 1].num_requests >= ws.top[i].num_requests;
+	ok(sorted, "in order");
+	ok(ws.top[1].num_requests == 24 && ws.top[1].p90_ms == 9 && ws.top[1].p95_ms < 0,
+	   "2.12's ninetieth is p90; no p95 is made up");
+}
+
 int main(void)
 {
+	test_live();
+	test_top();
 	test_cmdline_auth();
 	struct webstats ws;
 	char err[200];

@@ -16,12 +16,15 @@ def note(line):
             f.write(line + "\n")
 
 
-def orphan(sleep_s, tag):
-    """Double fork: the grandchild is re-parented to the supervisor."""
+def orphan(sleep_s, tag, on_term=False):
+    """Double fork: the grandchild is re-parented to the supervisor. With on_term it notes
+    a SIGTERM and goes on with its work (its sleep resumes)."""
     pid = os.fork()
     if pid == 0:
         middle = os.getpid()
         if os.fork() == 0:
+            if on_term:
+                signal.signal(signal.SIGTERM, lambda *_: note(f"{tag} got TERM"))
             time.sleep(sleep_s)
             while os.getppid() == middle:  # not gone yet (a loaded machine)
                 time.sleep(0.01)
@@ -81,6 +84,10 @@ elif mode == "storm":
 elif mode == "drain":
     orphan(float(arg), "drained")
     sys.exit(0)
+elif mode == "drain-term":
+    # a grandchild that finishes its work on SIGTERM (a report being written, say)
+    orphan(float(arg), "drained", on_term=True)
+    sys.exit(0)
 elif mode == "inspect":
     fds = sorted(int(x) for x in os.listdir("/proc/self/fd"))
     with open("/proc/self/status") as f:
@@ -133,4 +140,32 @@ elif mode == "crash-once":
 elif mode == "sleep":
     note("sleeping")
     time.sleep(float(arg))
+    sys.exit(0)
+elif mode == "term-code":
+    # exits with FAKE_ARG on SIGTERM, writing nothing to stderr
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(int(arg)))
+    note("engine up")
+    while True:
+        time.sleep(0.05)
+elif mode == "leave-helper":
+    # a helper in the engine's own process group outlives the engine, which exits at once
+    # with FAKE_ARG; the helper notes a SIGTERM (or ignores it with FAKE_HELPER_IGNORES=1)
+    if os.fork() == 0:
+        if os.environ.get("FAKE_HELPER_IGNORES") == "1":
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        else:
+            signal.signal(signal.SIGTERM, lambda *_: (note("helper got TERM"), os._exit(0)))
+        note(f"helper {os.getpid()}")
+        time.sleep(60)
+        os._exit(0)
+    time.sleep(0.2)
+    sys.exit(int(arg))
+elif mode == "stdio":
+    # what the engine's fds 0-2 are, and whether an inherited fd leaked into it
+    links = {fd: os.readlink(f"/proc/self/fd/{fd}") for fd in (0, 1, 2)
+             if os.path.exists(f"/proc/self/fd/{fd}")}
+    note(f"stdio {links}")
+    leak = os.environ.get("FAKE_LEAK_FD")
+    if leak:
+        note(f"leak {os.path.exists('/proc/self/fd/' + leak)}")
     sys.exit(0)

@@ -1,7 +1,6 @@
 /* probe: readiness of the master's ZMQ port, inside the supervisor's poll loop. */
 #include "probe.h"
-#include "log.h"
-#include "supervise.h"
+#include "clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -139,7 +138,7 @@ struct probe *probe_new(void *zctx, enum probe_kind kind, const char *addr, int 
 			return NULL;
 		}
 	} else {
-		tcp_attempt(p, sup_now_ms());
+		tcp_attempt(p, clock_mono_ms());
 	}
 	return p;
 }

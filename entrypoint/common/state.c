@@ -1,5 +1,6 @@
 /* state: build, write atomically and parse the supervisor's state document. */
 #include "state.h"
+#include "procfs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,13 +13,6 @@
 #include <unistd.h>
 
 #define STATE_VERSION 1
-
-long long state_wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int state_prepare_dir(const char *dir, char *err, size_t errlen)
 {
@@ -65,7 +59,7 @@ static json_t *build(const struct state_info *si)
 		" s:{s:i, s:b, s:b, s:s?}, s:i, s:s?,"
 		" s:{s:i, s:f, s:I, s:I}}",
 		"version", STATE_VERSION, "pid", (int)getpid(), "pid_start_ticks",
-		(json_int_t)sup_start_ticks(getpid()), "role", config_role_name(c->role), "phase",
+		(json_int_t)proc_start_ticks(getpid()), "role", si->role, "phase",
 		si->phase, "phase_since", (json_int_t)si->phase_since, "started",
 		(json_int_t)si->started, "engines", engines, "restarts", si->restarts,
 		"last_restart_reason", si->last_reason,
@@ -75,7 +69,7 @@ static json_t *build(const struct state_info *si)
 		"health", "min_workers", c->health_min_workers, "max_fail_ratio",
 		c->health_max_fail_ratio, "grace_ms", (json_int_t)c->health_grace_ms,
 		"timeout_ms", (json_int_t)c->health_timeout_ms);
-	if (doc && c->role == ROLE_WORKER)
+	if (doc && strcmp(si->role, "worker") == 0)
 		json_object_set_new(doc, "master",
 				    json_pack("{s:s, s:s?, s:i, s:I}", "host", c->master_host,
 					      "address", si->master_addr, "port",
@@ -92,11 +86,11 @@ int state_write(const char *dir, const struct state_info *si, char *err, size_t 
 	int fd = -1, rc = -1;
 
 	json_decref(doc);
+	snprintf(path, sizeof path, "%s/%s", dir, STATE_FILE);
 	if (!text) {
 		snprintf(err, errlen, "unable to encode the state document");
 		goto out;
 	}
-	snprintf(path, sizeof path, "%s/%s", dir, STATE_FILE);
 	snprintf(tmp, sizeof tmp, "%s/.%s.%d", dir, STATE_FILE, (int)getpid());
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0) {
@@ -133,6 +127,8 @@ int state_write(const char *dir, const struct state_info *si, char *err, size_t 
 out:
 	if (fd >= 0)
 		close(fd);
+	if (rc < 0)
+		unlink(path); /* what it says is no longer true: let the check see no document */
 	free(text);
 	return rc;
 }
@@ -211,7 +207,7 @@ int state_parse(const char *buf, size_t len, struct state_view *out, char *err, 
 	size_t i;
 	json_t *e;
 	json_array_foreach(es, i, e) {
-		if (out->nengines >= STATE_MAX_ENGINES)
+		if (out->nengines >= LE_ENGINES_MAX)
 			break;
 		struct state_engine_view *v = &out->engines[out->nengines++];
 		v->pid = (int)get_int(e, "pid", 0);

@@ -3,19 +3,21 @@
 #define LE_STATE_H
 
 #include "config.h"
+#include "bounds.h"
 #include "supervise.h"
 
 #include <stddef.h>
 #include <sys/types.h>
 
 #define STATE_FILE "state.json"
-#define STATE_MAX_ENGINES 256
 #define STATE_MAX_BYTES ((size_t)256 * 1024)
 
 /* What the supervisor reports; times are wall-clock milliseconds since the epoch. */
 struct state_info {
-	const struct config *cfg;
-	const char *phase;        /* starting resolving waiting running restarting stopping failed */
+	const struct config *cfg; /* the settings the health check needs, not the role */
+	const char *role;
+	const char *phase;        /* starting resolving waiting running restarting rejoining
+				     draining stopping */
 	long long phase_since;
 	long long started;
 	const char *master_addr;  /* current master address (worker), or NULL */
@@ -29,7 +31,8 @@ struct state_info {
 
 /* Creates dir (0700) if missing and checks that no one else can write it. */
 int state_prepare_dir(const char *dir, char *err, size_t errlen);
-/* Writes dir/state.json atomically (temp file, fsync-free rename), mode 0644. */
+/* Writes dir/state.json atomically (temp file, fsync-free rename), mode 0644. On failure
+ * the old document, no longer true, is removed. */
 int state_write(const char *dir, const struct state_info *si, char *err, size_t errlen);
 /* Removes the document (at exit). */
 void state_remove(const char *dir);
@@ -54,7 +57,7 @@ struct state_view {
 	int master_port;
 	long long wait_deadline;
 	int nengines;
-	struct state_engine_view engines[STATE_MAX_ENGINES];
+	struct state_engine_view engines[LE_ENGINES_MAX];
 	int restarts;
 	char last_reason[200];
 	int web_port;
@@ -72,7 +75,5 @@ struct state_view {
 /* Parses a state document (lenient about extra keys, strict about types it needs).
  * 0, or -1 with the reason in err. */
 int state_parse(const char *buf, size_t len, struct state_view *out, char *err, size_t errlen);
-
-long long state_wall_ms(void);
 
 #endif

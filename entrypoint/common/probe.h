@@ -2,10 +2,10 @@
 #ifndef LE_PROBE_H
 #define LE_PROBE_H
 
-#include "config.h"
-
 #include <poll.h>
+#include <stddef.h>
 
+enum probe_kind { PROBE_ZMTP, PROBE_TCP };
 enum probe_state { PROBE_PENDING, PROBE_UP, PROBE_DOWN };
 
 struct probe;

@@ -1,0 +1,20 @@
+build-dev/entrypoint/cli.o: entrypoint/cli.c entrypoint/core.h \
+ entrypoint/config.h entrypoint/common/probe.h entrypoint/httploop.h \
+ entrypoint/common/bounds.h entrypoint/metadata.h entrypoint/resolve.h \
+ entrypoint/stats.h entrypoint/common/http.h entrypoint/metrics.h \
+ entrypoint/common/webstats.h entrypoint/outfd.h entrypoint/supervise.h \
+ entrypoint/log.h
+entrypoint/core.h:
+entrypoint/config.h:
+entrypoint/common/probe.h:
+entrypoint/httploop.h:
+entrypoint/common/bounds.h:
+entrypoint/metadata.h:
+entrypoint/resolve.h:
+entrypoint/stats.h:
+entrypoint/common/http.h:
+entrypoint/metrics.h:
+entrypoint/common/webstats.h:
+entrypoint/outfd.h:
+entrypoint/supervise.h:
+entrypoint/log.h:

@@ -1,0 +1,3 @@
+build-dev/entrypoint/common/clock.o: entrypoint/common/clock.c \
+ entrypoint/common/clock.h
+entrypoint/common/clock.h:

@@ -1,0 +1,3 @@
+build-dev/entrypoint/common/fileio.o: entrypoint/common/fileio.c \
+ entrypoint/common/fileio.h
+entrypoint/common/fileio.h:

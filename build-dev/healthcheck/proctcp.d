@@ -1,0 +1,3 @@
+build-dev/healthcheck/proctcp.o: healthcheck/proctcp.c \
+ healthcheck/proctcp.h
+healthcheck/proctcp.h:

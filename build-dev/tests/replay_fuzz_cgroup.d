@@ -1,0 +1,1 @@
+build-dev/tests/replay_fuzz_cgroup: tests/fuzz/replay.c

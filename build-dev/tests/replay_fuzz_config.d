@@ -1,0 +1,1 @@
+build-dev/tests/replay_fuzz_config: tests/fuzz/replay.c

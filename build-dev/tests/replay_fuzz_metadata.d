@@ -1,0 +1,1 @@
+build-dev/tests/replay_fuzz_metadata: tests/fuzz/replay.c

@@ -1,0 +1,1 @@
+build-dev/tests/replay_fuzz_proctcp: tests/fuzz/replay.c

@@ -1,0 +1,1 @@
+build-dev/tests/replay_fuzz_srv: tests/fuzz/replay.c

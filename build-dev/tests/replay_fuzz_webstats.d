@@ -1,0 +1,1 @@
+build-dev/tests/replay_fuzz_webstats: tests/fuzz/replay.c
