@@ -19,10 +19,6 @@ from imagelab import FIGURES, Box, figure  # noqa: E402
 from shared import ROOT  # noqa: E402
 
 SUITES = os.environ.get("LEC_IMAGE_SUITES", "bookworm trixie sid").split()
-# c-ares 1.34 (sid) deprecates what entrypoint/resolve.c calls; with -Werror the build
-# stops there until resolve.c uses the current interfaces (issue 12, branch cares)
-CARES_DEPRECATED = re.compile(r"resolve\.c.*(ares_getsock|ares_search|ares_parse_srv_reply)"
-                              r".*deprecated", re.S)
 
 
 class Image:
@@ -72,10 +68,6 @@ def image(base, engine, tmp_path_factory):
         f.write(r.stdout + r.stderr)
     out = r.stdout + r.stderr
     if r.returncode != 0:
-        if CARES_DEPRECATED.search(out):
-            pytest.xfail(f"{base.suite}'s c-ares deprecates ares_getsock, ares_search and "
-                         "ares_parse_srv_reply, which entrypoint/resolve.c calls: -Werror "
-                         "stops the build until it uses the current interfaces (issue 12)")
         pytest.fail(f"make image on {base.image}: exit {r.returncode}\n{out[-4000:]}")
     took = time.monotonic() - t
     figure(base.suite, "make image", f"{took:.0f} s")
