@@ -146,3 +146,32 @@ deps:
 
 clean:
 	rm -rf build build-asan build-fuzz
+
+# ---- the image: docker/Dockerfile built by `make image`, tested by `make image-test` ----
+# make image [IMAGE=locust-ecs] [LOCUSTFILE=docker/locustfile.py] [LOCUST_IMAGE=locustio/locust:TAG]
+# LOCUSTFILE lies in the build context (this directory); LOCUST_IMAGE defaults to the
+# Dockerfile's. DOCKER_BUILD_FLAGS go to docker build (the tests give --network host).
+DOCKER       ?= docker
+IMAGE        ?= locust-ecs
+LOCUSTFILE   ?= docker/locustfile.py
+LOCUST_IMAGE ?=
+DOCKER_BUILD_FLAGS ?=
+image_base   = $(or $(LOCUST_IMAGE),$(shell sed -n 's/^ARG LOCUST_IMAGE=//p' docker/Dockerfile))
+image_file   = $(patsubst $(CURDIR)/%,%,$(abspath $(LOCUSTFILE)))
+# a base neither in the engine nor pullable: docker's own last line says why
+image_nobase = $(shell $(DOCKER) image inspect $(image_base) >/dev/null 2>&1 || \
+                 $(DOCKER) pull -q $(image_base) 2>&1 >/dev/null | tail -n 1)
+
+.PHONY: image image-test
+image:
+	$(if $(filter /%,$(image_file)),$(error make image: LOCUSTFILE=$(LOCUSTFILE) is outside the build context $(CURDIR)))
+	$(if $(wildcard $(LOCUSTFILE)),,$(error make image: LOCUSTFILE=$(LOCUSTFILE): no such file))
+	$(if $(image_nobase),$(error make image: base image $(image_base): $(image_nobase)))
+	$(DOCKER) build -f docker/Dockerfile $(DOCKER_BUILD_FLAGS) \
+	  $(if $(LOCUST_IMAGE),--build-arg LOCUST_IMAGE=$(LOCUST_IMAGE)) \
+	  --build-arg LOCUSTFILE=$(image_file) -t $(IMAGE) .
+
+# Starts its own Docker engine, builds stand-in bases with debootstrap (cached under
+# /var/tmp), runs `make image` on each and every scenario against it (tests/image).
+image-test:
+	$(PYTHON) -m pytest -q -p no:cacheprovider tests/image $(PYTEST_ARGS)

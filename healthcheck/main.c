@@ -228,6 +228,14 @@ static int same_process(int pid, unsigned long long ticks, char *why, size_t len
 	return 0;
 }
 
+/* Stopped (SIGSTOP, a tracer): its connections stay up, but it sends no load and no
+ * heartbeat. */
+static int stopped(int pid)
+{
+	char st = proc_state(pid);
+	return st == 'T' || st == 't';
+}
+
 static int check_supervisor(struct hc *h)
 {
 	char why[200], sb[32];
@@ -311,6 +319,9 @@ static int check_engines(struct hc *h)
 			fail(h, name, "engine %d is not running: restarting after a crash", i + 1);
 		else if (same_process(e->pid, e->start_ticks, why, sizeof why) < 0)
 			fail(h, name, "engine %d (pid %d) %s", i + 1, e->pid, why);
+		else if (stopped(e->pid))
+			fail(h, name, "engine %d (pid %d) is stopped (SIGSTOP or a tracer)", i + 1,
+			     e->pid);
 		else
 			pass(h, name, "%s: engine %d (pid %d) is running, started %s ago", s->role,
 			     i + 1, e->pid, span(now - e->started, sb, sizeof sb));

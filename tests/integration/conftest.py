@@ -90,21 +90,26 @@ def get_json(url, timeout=2.0, auth=None):
         return json.loads(r.read())
 
 
-def read_log(path):
-    """The supervisor's JSON lines (others, such as Locust's, are skipped)."""
+def log_lines(lines):
+    """The supervisor's JSON lines among lines (others, such as Locust's, are skipped)."""
     out = []
+    for line in lines:
+        try:
+            o = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(o, dict) and "event" in o:
+            out.append(o)
+    return out
+
+
+def read_log(path):
+    """The supervisor's JSON lines in a file."""
     try:
         with open(path, "rb") as f:
-            for line in f:
-                try:
-                    o = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(o, dict) and "event" in o:
-                    out.append(o)
+            return log_lines(f)
     except FileNotFoundError:
-        pass
-    return out
+        return []
 
 
 class Proc:

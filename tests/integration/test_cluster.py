@@ -9,7 +9,11 @@ unhealthy verdict must have a reason (starting, ending, expected). Needs root; s
 with a message elsewhere. tests/integration/CLUSTER.md tells more."""
 import csv
 import os
+import random
+import shutil
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -355,3 +359,41 @@ def test_stop_every_task_at_once(lab):
             assert not proc_alive(pid, ticks)
         assert_gone_unhealthy(t)
         assert_nothing_left(t)
+
+
+# ---------- 6. a host where Docker runs with its defaults ----------
+
+def test_cluster_on_a_host_with_docker_defaults(tmp_path, bindir):
+    """Docker started with its defaults sets the iptables FORWARD policy to DROP, and
+    br_netfilter's bridge-nf-call-iptables is on: bridged packets then meet that chain.
+    Such a host is made here as a network namespace (the machine's own tables and sysctls
+    are not touched), and scenario 2 runs in it, in a pytest of its own: the lab's bridge
+    lives in a namespace of its own and never needs the host's FORWARD chain."""
+    if not shutil.which("iptables"):
+        pytest.skip("needs iptables (Debian package iptables)")
+    host = f"lec-{os.getpid():x}{random.randint(0, 0xffff):04x}-dockerhost"
+    r = subprocess.run(["ip", "netns", "add", host], capture_output=True, text=True, timeout=15)
+    assert r.returncode == 0, r.stderr
+
+    def in_host(*argv, timeout=30):
+        return subprocess.run(["ip", "netns", "exec", host, *argv], capture_output=True,
+                              text=True, timeout=timeout)
+    try:
+        in_host("ip", "link", "set", "lo", "up")
+        r = in_host("iptables", "-P", "FORWARD", "DROP")
+        assert r.returncode == 0, r.stderr
+        nf = in_host("cat", "/proc/sys/net/bridge/bridge-nf-call-iptables").stdout.strip()
+        if nf != "1":  # a new namespace starts with it on where br_netfilter is loaded
+            pytest.skip(f"br_netfilter is not loaded (bridge-nf-call-iptables: {nf!r})")
+        r = in_host(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                    f"{os.path.abspath(__file__)}::test_master_and_two_worker_tasks",
+                    timeout=300)
+        assert r.returncode == 0, (r.stdout + r.stderr)[-5000:]
+        assert "1 passed" in r.stdout, r.stdout[-2000:]
+        # the scenario ran with the host's forwarding shut, and left it so
+        assert "-P FORWARD DROP" in in_host("iptables", "-S", "FORWARD").stdout
+    finally:
+        for pid in subprocess.run(["ip", "netns", "pids", host], capture_output=True,
+                                  text=True, timeout=15).stdout.split():
+            os.kill(int(pid), signal.SIGKILL)  # only what ran in the namespace made here
+        subprocess.run(["ip", "netns", "del", host], capture_output=True, timeout=15)

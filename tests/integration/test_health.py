@@ -348,18 +348,24 @@ def test_worker_connected_then_master_killed(procs, sups, tmp_path, locustfile, 
     assert read_state(w.env)["restarts"] >= 1
 
 
-def test_worker_orphan_engine_unhealthy(procs, sups, tmp_path, locustfile, http_target):
-    """A supervisor that does not look at the master again (LOCUST_ECS_PROBE=tcp and an
-    hour between rechecks) cannot see it die; the engines go on as orphans. The check sees
-    that they hold no connection to the master."""
+def connected_worker(procs, sups, tmp_path, locustfile, http_target, **extra):
+    """A master and a worker supervisor with one engine, healthy and connected to it."""
     master = start_master(procs, locustfile)
     w = supervisor(procs, tmp_path, locustfile, "worker", TARGET_URL=http_target,
                    LOCUST_MODE="worker", LOCUST_MASTER_HOST="127.0.0.1",
                    LOCUST_MASTER_PORT=master.port, LOCUST_ECS_ENGINES=1,
-                   LOCUST_ECS_PROBE="tcp", LOCUST_ECS_RECHECK_INTERVAL="60m",
-                   LOCUST_ECS_HEALTH_GRACE="1s")
+                   LOCUST_ECS_HEALTH_GRACE="1s", **extra)
     sups.append(w)
     wait_verdict(w.env, 0, "is connected to the master", timeout=20)
+    return master, w
+
+
+def test_worker_orphan_engine_unhealthy(procs, sups, tmp_path, locustfile, http_target):
+    """A supervisor that does not look at the master again (LOCUST_ECS_PROBE=tcp and an
+    hour between rechecks) cannot see it die; the engines go on as orphans. The check sees
+    that they hold no connection to the master."""
+    master, w = connected_worker(procs, sups, tmp_path, locustfile, http_target,
+                                 LOCUST_ECS_PROBE="tcp", LOCUST_ECS_RECHECK_INTERVAL="60m")
     master.kill()
     out = wait_verdict(w.env, 1, "holds no ESTABLISHED connection to the master", timeout=3)
     assert f"127.0.0.1:{master.port}" in out
@@ -367,13 +373,7 @@ def test_worker_orphan_engine_unhealthy(procs, sups, tmp_path, locustfile, http_
 
 
 def test_worker_engine_crash(procs, sups, tmp_path, locustfile, http_target):
-    master = start_master(procs, locustfile)
-    w = supervisor(procs, tmp_path, locustfile, "worker", TARGET_URL=http_target,
-                   LOCUST_MODE="worker", LOCUST_MASTER_HOST="127.0.0.1",
-                   LOCUST_MASTER_PORT=master.port, LOCUST_ECS_ENGINES=1,
-                   LOCUST_ECS_HEALTH_GRACE="1s")
-    sups.append(w)
-    wait_verdict(w.env, 0, "is connected to the master", timeout=20)
+    _, w = connected_worker(procs, sups, tmp_path, locustfile, http_target)
     pid = read_state(w.env)["engines"][0]["pid"]
     os.kill(pid, signal.SIGKILL)
     # the supervisor starts it again after a 1 s back-off; meanwhile its pid is 0. The
@@ -389,6 +389,21 @@ def test_worker_engine_crash(procs, sups, tmp_path, locustfile, http_target):
     assert "engine 1 is not running: restarting after a crash (status 137)" in r.stdout
     wait_verdict(w.env, 0, timeout=20)
     assert read_state(w.env)["engines"][0]["pid"] not in (0, pid)
+
+
+def test_worker_engine_stopped(procs, sups, tmp_path, locustfile, http_target):
+    """A stopped engine (SIGSTOP) keeps its connection to the master but sends neither
+    load nor heartbeats: unhealthy until it goes on (SIGCONT)."""
+    _, w = connected_worker(procs, sups, tmp_path, locustfile, http_target)
+    pid = read_state(w.env)["engines"][0]["pid"]
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        wait_verdict(w.env, 1, f"engine 1 (pid {pid}) is stopped (SIGSTOP or a tracer)",
+                     timeout=5)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    wait_verdict(w.env, 0, "is connected to the master", timeout=10)
+    assert read_state(w.env)["engines"][0]["pid"] == pid
 
 
 # ---------- thresholds ----------

@@ -1,5 +1,12 @@
 """An ECS-like cluster on one machine for test_cluster.py: a bridge, network namespaces.
 
+The bridge lives in a network namespace of its own (the "lan"), joined to the host by
+one veth pair that carries the host's address on the /24: traffic between tasks is
+bridged there, never forwarded by the host, so the host's iptables FORWARD chain (DROP
+where Docker runs with its defaults) and br_netfilter (bridge-nf-call-iptables=1) do not
+touch it; the lan's own FORWARD chain is empty. The per-bridge nf_call_iptables=0 would
+not do: the kernel calls iptables for bridged packets when that or the namespace's
+sysctl is set.
 A task is a network namespace with its own address in 198.18.0.0/15 on the bridge, its own
 /etc/netns/<ns>/resolv.conf (the DNS namespace's dnsmasq, standing in for Cloud Map), its
 own ECS metadata endpoint (metadata_server.py on 127.0.0.1 inside the namespace) and the
@@ -124,7 +131,7 @@ class Lab:
         self.t0 = time.monotonic()
         self.timeline = []
         self.links, self.netns, self.etc_dirs, self.tasks = [], [], [], []
-        self.bridge = None
+        self.bridge = self.host_link = self.lan = None
         self.made_etc_netns = False
         self.locustfile = str(tmp_path / "locustfile.py")
         (tmp_path / "locustfile.py").write_text(LOCUSTFILE)
@@ -159,7 +166,8 @@ class Lab:
         return used
 
     def _make_bridge(self):
-        """A bridge on a /24 of 198.18.0.0/15 that nothing else on this machine uses."""
+        """The lan namespace with a bridge, on a /24 of 198.18.0.0/15 that nothing else on
+        this machine uses; the host's end of the link to it has .1."""
         for _ in range(20):
             rid = f"{random.randint(0, 0xffff):04x}"
             used = self._used_nets()
@@ -167,28 +175,44 @@ class Lab:
             net = f"198.{18 + n // 256}.{n % 256}"
             if net in used:
                 continue
-            br = f"lecbr{rid}"
-            if ip("link", "add", br, "type", "bridge", check=False).returncode != 0:
-                continue
-            self.bridge = br
-            self.rid, self.net = rid, net
-            ip("addr", "add", f"{net}.1/24", "dev", br)
-            # another run may have taken the same /24 at the same moment: then go again
-            others = [f for f in (l.split() for l in
-                                  ip("-4", "-o", "addr", "show").stdout.splitlines())
-                      if len(f) > 3 and f[3].startswith(net + ".") and f[1] != br]
-            if others:
-                ip("link", "del", br, check=False)
-                self.bridge = None
-                continue
-            v6 = f"/proc/sys/net/ipv6/conf/{br}/disable_ipv6"
+            lan = f"lec-{rid}-lan"
+            if ip("netns", "add", lan, check=False).returncode != 0:
+                continue  # another run's name
+            self.lan, self.rid, self.net = lan, rid, net
+            self.netns.append(lan)
+            self.bridge = f"lec{rid}br"
+            uplink, peer = f"lec{rid}h1", f"lec{rid}c1"
+            ip("netns", "exec", lan, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1",
+               "net.ipv6.conf.default.disable_ipv6=1")
+            ip("-n", lan, "link", "add", self.bridge, "type", "bridge")
+            ip("-n", lan, "link", "set", self.bridge, "up")
+            ip("link", "add", uplink, "type", "veth", "peer", "name", peer, "netns", lan)
+            self.host_link = uplink
+            ip("-n", lan, "link", "set", peer, "master", self.bridge)
+            ip("-n", lan, "link", "set", peer, "up")
+            v6 = f"/proc/sys/net/ipv6/conf/{uplink}/disable_ipv6"
             if os.path.exists(v6):
                 with open(v6, "w") as f:
                     f.write("1")
-            ip("link", "set", br, "up")
-            self.note(f"bridge {br} {net}.1/24")
+            ip("addr", "add", f"{net}.1/24", "dev", uplink)
+            # another run may have taken the same /24 at the same moment: then go again
+            others = [f for f in (l.split() for l in
+                                  ip("-4", "-o", "addr", "show").stdout.splitlines())
+                      if len(f) > 3 and f[3].startswith(net + ".") and
+                      f[1].split("@")[0] != uplink]
+            if others:
+                self._drop_bridge()
+                continue
+            ip("link", "set", uplink, "up")
+            self.note(f"bridge {self.bridge} in {lan}, host {uplink} {net}.1/24")
             return
-        raise RuntimeError("no free bridge name or /24 in 198.18.0.0/15")
+        raise RuntimeError("no free lan name or /24 in 198.18.0.0/15")
+
+    def _drop_bridge(self):
+        ip("link", "del", self.host_link, check=False)
+        ip("netns", "del", self.lan, check=False)
+        self.netns.remove(self.lan)
+        self.bridge = self.host_link = None
 
     def add_netns(self, name, host):
         """A namespace with eth0 at net.host on the bridge, lo up, and its resolv.conf."""
@@ -196,11 +220,10 @@ class Lab:
         ip("netns", "add", ns)
         self.netns.append(ns)
         h, c = f"lec{self.rid}h{host}", f"lec{self.rid}c{host}"
-        ip("link", "add", h, "type", "veth", "peer", "name", c)
+        ip("link", "add", h, "netns", self.lan, "type", "veth", "peer", "name", c, "netns", ns)
         self.links.append(h)
-        ip("link", "set", h, "master", self.bridge)
-        ip("link", "set", h, "up")
-        ip("link", "set", c, "netns", ns)
+        ip("-n", self.lan, "link", "set", h, "master", self.bridge)
+        ip("-n", self.lan, "link", "set", h, "up")
         ip("-n", ns, "link", "set", c, "name", "eth0")
         ip("-n", ns, "addr", "add", f"{self.addr(host)}/24", "dev", "eth0")
         ip("-n", ns, "link", "set", "eth0", "up")
@@ -358,7 +381,9 @@ http {{
                 except ProcessLookupError:
                     pass
         for link in self.links:
-            ip("link", "del", link, check=False)
+            ip("-n", self.lan, "link", "del", link, check=False)
+        if self.bridge:
+            ip("link", "del", self.host_link, check=False)
         for ns in self.netns:
             ip("netns", "del", ns, check=False)
         for d in self.etc_dirs:
@@ -368,8 +393,6 @@ http {{
                 os.rmdir("/etc/netns")  # only when empty: others may use it now
             except OSError:
                 pass
-        if self.bridge:
-            ip("link", "del", self.bridge, check=False)
 
         def gone():
             names = ip("netns", "list", check=False).stdout
@@ -519,7 +542,7 @@ class Task:
         """The task's network interface goes, as ECS releases a stopped task's ENI: its
         address stops answering (no RST, no FIN from now on)."""
         link = f"lec{self.lab.rid}h{self.addr.rsplit('.', 1)[1]}"
-        ip("link", "del", link)
+        ip("-n", self.lab.lan, "link", "del", link)
         self.lab.note(f"{self.name}: interface released, {self.addr} gone")
 
     # ----- what it does -----

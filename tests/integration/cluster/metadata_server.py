@@ -1,8 +1,9 @@
 """One task's ECS metadata endpoint (v4), run inside the task's network namespace.
 
-usage: metadata_server.py PORT PREFIX DIR
-Serves DIR/container.json at PREFIX and DIR/task.json at PREFIX/task on 127.0.0.1:PORT,
-as the ECS agent does at ECS_CONTAINER_METADATA_URI_V4; anything else is a 404. Prints
+usage: metadata_server.py PORT PREFIX DIR [HOST]
+Serves DIR/container.json at PREFIX and DIR/task.json at PREFIX/task on HOST:PORT (HOST
+127.0.0.1 unless given; the image tests run it in a container of its own), as the ECS
+agent does at ECS_CONTAINER_METADATA_URI_V4; anything else is a 404. Prints
 "ready" once it listens, then one line per request on stderr."""
 import os
 import sys
@@ -11,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 def main():
     port, prefix, d = int(sys.argv[1]), sys.argv[2].rstrip("/"), sys.argv[3]
+    host = sys.argv[4] if len(sys.argv) > 4 else "127.0.0.1"
     routes = {prefix: os.path.join(d, "container.json"),
               prefix + "/task": os.path.join(d, "task.json")}
 
@@ -32,7 +34,7 @@ def main():
             self.end_headers()
             self.wfile.write(body)
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    httpd = ThreadingHTTPServer((host, port), Handler)
     httpd.daemon_threads = True
     print("ready", flush=True)
     httpd.serve_forever()
