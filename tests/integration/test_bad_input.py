@@ -599,7 +599,8 @@ def test_markdown_is_current():
 def test_every_variable_of_the_readme_is_tabled():
     readme = open(os.path.join(os.path.dirname(os.path.dirname(HERE)), "README.md")).read()
     import re
-    documented = set(re.findall(r"`((?:LOCUST|TARGET)_[A-Z_]+)`", readme))
+    # LOCUST_IMAGE is the Dockerfile's build argument, not read by the supervisor
+    documented = set(re.findall(r"`((?:LOCUST|TARGET)_[A-Z_]+)`", readme)) - {"LOCUST_IMAGE"}
     tabled = {r.setting for r in ROWS}
     assert not (documented - tabled), sorted(documented - tabled)
 
