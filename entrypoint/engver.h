@@ -1,5 +1,6 @@
-/* engver: which Locust the engine is, from `ENGINE --version` run beside the loop: for
- * the options it has (--json-file) and the results' summary. */
+/* engver: which Locust the engine is, from `ENGINE --version` run beside the loop, when the
+ * package's metadata beside the engine did not say (engine.c): for the options it has
+ * (--json-file) and the results' summary. */
 #ifndef LE_ENGVER_H
 #define LE_ENGVER_H
 

@@ -643,6 +643,11 @@ static int setup_reports(struct results *r, long long now, char *err, size_t err
 	}
 	log_info("results", "test id %s: the reports go to s3://%s/%s%s%s/ when the engine ends",
 		 r->test_id, r->out.bucket, r->out.key, r->out.key[0] ? "/" : "", r->test_id);
+	if (s->cfg.lv.major) {
+		/* known from the package beside the engine (engine.c): nothing to run */
+		snprintf(r->ver.version, sizeof r->ver.version, "%s", s->cfg.lv.text);
+		return 0;
+	}
 	if (engver_start(&r->ver, s->cfg.engine, RES_VERSION_MS, now, why, sizeof why) == 0)
 		r->asking_version = 1;
 	else
@@ -685,6 +690,7 @@ int results_prepare(struct sup *s, long long now)
 		return 1;
 	}
 	r->s = s;
+	r->ver.fd = -1; /* no `--version` asked yet: nothing for engver_stop to close */
 	r->workers_seen = -1;
 	r->want_code = c->code_url != NULL;
 	r->want_reports = c->results_url && c->role != ROLE_WORKER;
