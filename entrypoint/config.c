@@ -1,5 +1,6 @@
 /* config: the configuration contract of DESIGN.md, from environment and argv. */
 #include "config.h"
+#include "errmsg.h"
 #include "bundle.h"
 #include "creds.h"
 #include "s3.h"
@@ -28,18 +29,6 @@
 #ifndef LE_DATADIR
 #define LE_DATADIR "/usr/local/share/locust-ecs" /* make install: $(PREFIX)/share/locust-ecs */
 #endif
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return code;
-}
 
 const char *config_getenv(char *const envp[], const char *name)
 {
@@ -113,7 +102,7 @@ static int knob_duration(char *const envp[], const char *name, long def, long mi
 	if (!v)
 		return 0;
 	if (duration_parse(v, out) < 0 || *out < min || *out > max)
-		return fail(err, errlen, EXIT_CONFIG,
+		return errmsg(err, errlen, EXIT_CONFIG,
 			    "%s=\"%s\" is not a valid duration: accepted are whole numbers of "
 			    "seconds (\"30\", \"30s\"), milliseconds (\"500ms\") or minutes "
 			    "(\"2m\"), from %ldms to %lds",
@@ -153,7 +142,7 @@ static int knob_choice(char *const envp[], const char *name, const char *const *
 		return 0;
 	*out = pick(v, words);
 	if (*out < 0)
-		return fail(err, errlen, EXIT_CONFIG, "%s=\"%s\" is not accepted: use %s", name,
+		return errmsg(err, errlen, EXIT_CONFIG, "%s=\"%s\" is not accepted: use %s", name,
 			    show(v, sb, sizeof sb), accepted);
 	return 0;
 }
@@ -169,7 +158,7 @@ static int env_bool(char *const envp[], const char *name, int *out, char *err, s
 		return 0;
 	int i = pick(v, words);
 	if (i < 0)
-		return fail(err, errlen, EXIT_CONFIG,
+		return errmsg(err, errlen, EXIT_CONFIG,
 			    "%s=\"%s\" is not a boolean: use true or false (also yes/no, 1/0)",
 			    name, show(v, sb, sizeof sb));
 	*out = i >= 3;
@@ -345,7 +334,7 @@ static int scan_args(struct config *cfg, char **args, int *n, struct argfacts *f
 			continue;
 		}
 		if (s->takes_value && (!val || !*val)) {
-			rc = fail(err, errlen, EXIT_USAGE, "%s: option %s%s%s needs a value",
+			rc = errmsg(err, errlen, EXIT_USAGE, "%s: option %s%s%s needs a value",
 				  src, s->shortname ? s->shortname : "", s->shortname ? "/" : "",
 				  s->longname);
 			break;
@@ -397,7 +386,7 @@ static int pick_one(const char *na, const char *a, const char *nb, const char *b
 {
 	char s1[128], s2[128];
 	if (a && b && strcmp(a, b) != 0)
-		return fail(err, errlen, EXIT_CONFIG,
+		return errmsg(err, errlen, EXIT_CONFIG,
 			    "%s=\"%s\" contradicts %s=\"%s\": set one of them, or both alike", na,
 			    show_safe(a, NULL, s1, sizeof s1), nb, show_safe(b, NULL, s2, sizeof s2));
 	*out = a ? a : b;
@@ -416,7 +405,7 @@ static int parse_role(struct config *cfg, char *const envp[], const struct argfa
 	if (mode) {
 		int i = pick(mode, modes);
 		if (i < 0)
-			return fail(err, errlen, EXIT_CONFIG,
+			return errmsg(err, errlen, EXIT_CONFIG,
 				    "LOCUST_MODE=\"%s\" is not a mode: use standalone, master, "
 				    "worker (or slave, the name before Locust 1.0)",
 				    show(mode, sb, sizeof sb));
@@ -439,7 +428,7 @@ static int parse_role(struct config *cfg, char *const envp[], const struct argfa
 		if (!srcs[i].on)
 			continue;
 		if (want >= 0 && (enum role)want != srcs[i].r)
-			return fail(err, errlen, EXIT_CONFIG,
+			return errmsg(err, errlen, EXIT_CONFIG,
 				    "%s contradicts %s (%s): choose one role", srcs[i].name,
 				    src, config_role_name((enum role)want));
 		want = (int)srcs[i].r;
@@ -474,7 +463,7 @@ static int parse_master(struct config *cfg, char *const envp[], const struct arg
 
 	cfg->master_port = DEFAULT_MASTER_PORT;
 	if (port && parse_port(port, &cfg->master_port) < 0)
-		return fail(err, errlen, EXIT_CONFIG,
+		return errmsg(err, errlen, EXIT_CONFIG,
 			    "%s=\"%s\" is not a port: use a number from 1 to 65535 (or "
 			    "tcp://ADDRESS:PORT as Kubernetes sets it)",
 			    f->master_port ? "--master-port" : env(envp, "LOCUST_MASTER_PORT")
@@ -483,7 +472,7 @@ static int parse_master(struct config *cfg, char *const envp[], const struct arg
 	if (cfg->role != ROLE_WORKER)
 		return 0;
 	if (!host)
-		return fail(err, errlen, EXIT_CONFIG,
+		return errmsg(err, errlen, EXIT_CONFIG,
 			    "the worker role needs the master's address: set LOCUST_MASTER_HOST "
 			    "(or LOCUST_MASTER_NODE_HOST) to a DNS name such as "
 			    "master.locust, an SRV name or an IP address");
@@ -491,10 +480,10 @@ static int parse_master(struct config *cfg, char *const envp[], const struct arg
 	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
 		host = own(cfg, strndup(host + 1, strlen(host) - 2));
 		if (!host)
-			return fail(err, errlen, EXIT_SOFTWARE, "out of memory");
+			return errmsg(err, errlen, EXIT_SOFTWARE, "out of memory");
 	}
 	if (!valid_host(host))
-		return fail(err, errlen, EXIT_CONFIG,
+		return errmsg(err, errlen, EXIT_CONFIG,
 			    "%s=\"%s\" is not a host: use a DNS name (letters, digits, '-', '.', "
 			    "'_'; at most 253 characters) or an IP address",
 			    f->master_host ? "--master-host" : env(envp, "LOCUST_MASTER_HOST")
@@ -527,13 +516,13 @@ static int parse_target(struct config *cfg, char *const envp[], const struct arg
 		return rc;
 	const char *name = target_source(f, envp);
 	if (t && strncasecmp(t, "http://", 7) != 0 && strncasecmp(t, "https://", 8) != 0)
-		return fail(err, errlen, EXIT_CONFIG,
+		return errmsg(err, errlen, EXIT_CONFIG,
 			    "%s=\"%s\" is not a URL: use http://HOST[:PORT] or "
 			    "https://HOST[:PORT], as in https://example.com",
 			    name, show_safe(t, NULL, sb, sizeof sb));
 	for (const char *p = t; p && *p; p++)
 		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
-			return fail(err, errlen, EXIT_CONFIG,
+			return errmsg(err, errlen, EXIT_CONFIG,
 				    "%s=\"%s\" holds blanks or control characters: a URL has none",
 				    name, show_safe(t, NULL, sb, sizeof sb));
 	cfg->target_url = t;
@@ -562,7 +551,7 @@ static int parse_engine_facts(struct config *cfg, char *const envp[], const stru
 	cfg->web_port = DEFAULT_WEB_PORT;
 	if (wp) {
 		if (parse_long(wp, 1, 65535, &v) < 0)
-			return fail(err, errlen, EXIT_CONFIG,
+			return errmsg(err, errlen, EXIT_CONFIG,
 				    "%s=\"%s\" is not a port: use a number from 1 to 65535",
 				    f->web_port ? "--web-port" : "LOCUST_WEB_PORT",
 				    show(wp, sb, sizeof sb));
@@ -572,7 +561,7 @@ static int parse_engine_facts(struct config *cfg, char *const envp[], const stru
 	cfg->master_bind_port = DEFAULT_MASTER_PORT;
 	if (bp) {
 		if (parse_long(bp, 1, 65535, &v) < 0)
-			return fail(err, errlen, EXIT_CONFIG,
+			return errmsg(err, errlen, EXIT_CONFIG,
 				    "%s=\"%s\" is not a port: use a number from 1 to 65535",
 				    f->bind_port ? "--master-bind-port" : "LOCUST_MASTER_BIND_PORT",
 				    show(bp, sb, sizeof sb));
@@ -612,19 +601,19 @@ static int parse_processes(struct config *cfg, char *const envp[], const struct 
 		return rc;
 	cfg->processes_src = f->processes ? "--processes" : "LOCUST_PROCESSES";
 	if (parse_long(v, -1, LE_ENGINES_MAX, &n) < 0)
-		return fail(err, errlen, EXIT_CONFIG,
+		return errmsg(err, errlen, EXIT_CONFIG,
 			    "%s=\"%s\" is not accepted: use a number of worker processes from 1 "
 			    "to %d, or -1 (one per vCPU of the task)",
 			    cfg->processes_src, show(v, sb, sizeof sb), LE_ENGINES_MAX);
 	cfg->processes = (int)n; /* 0 is Locust's "not set" */
 	if (n && cfg->role == ROLE_MASTER)
-		return fail(err, errlen, EXIT_CONFIG,
+		return errmsg(err, errlen, EXIT_CONFIG,
 			    "%s=%ld with the master role: Locust refuses --master with "
 			    "--processes, which makes the engine the master of its own local "
 			    "workers: leave the role standalone for that, or use --processes "
 			    "with LOCUST_MODE=worker", cfg->processes_src, n);
 	if (n && cfg->role == ROLE_WORKER && cfg->engines > 1)
-		return fail(err, errlen, EXIT_CONFIG,
+		return errmsg(err, errlen, EXIT_CONFIG,
 			    "LOCUST_ECS_ENGINES=%d and %s=%ld both set how many Locust workers "
 			    "this task runs: set one of them (LOCUST_ECS_ENGINES runs engines "
 			    "supervised one by one; --processes lets one engine fork them)",
@@ -640,7 +629,7 @@ static int parse_engine_knobs(struct config *cfg, char *const envp[], char *err,
 	char sb[128];
 	const char *s = env(envp, "LOCUST_ECS_LOCUST_VERSION");
 	if (s && engine_version_parse(s, &cfg->lv) < 0)
-		return fail(err, errlen, EXIT_CONFIG,
+		return errmsg(err, errlen, EXIT_CONFIG,
 			    "LOCUST_ECS_LOCUST_VERSION=\"%s\" is not a version: use the version "
 			    "of the engine's Locust, as in 2.46.7", show(s, sb, sizeof sb));
 	if (s)
@@ -648,7 +637,7 @@ static int parse_engine_knobs(struct config *cfg, char *const envp[], char *err,
 	s = env(envp, "LOCUST_ECS_WEB_AUTH_PLUGIN");
 	cfg->web_plugin_path = s ? s : LE_DATADIR "/" ENGINE_PLUGIN_FILE;
 	if (cfg->web_plugin_path[0] != '/' || strchr(cfg->web_plugin_path, ','))
-		return fail(err, errlen, EXIT_CONFIG,
+		return errmsg(err, errlen, EXIT_CONFIG,
 			    "LOCUST_ECS_WEB_AUTH_PLUGIN=\"%s\" is not accepted: use the absolute "
 			    "path of %s (no comma)", show(cfg->web_plugin_path, sb, sizeof sb),
 			    ENGINE_PLUGIN_FILE);
@@ -668,7 +657,7 @@ static int knob_ratio(char *const envp[], const char *name, double *out, char *e
 	double d = strtod(s, &end);
 	if (errno || *end || end == s || !(d >= 0.0 && d <= 1.0) ||
 	    !(isdigit((unsigned char)*s) || *s == '.'))
-		return fail(err, errlen, EXIT_CONFIG,
+		return errmsg(err, errlen, EXIT_CONFIG,
 			    "%s=\"%s\" is not accepted: use a decimal from 0 to 1, as in 0.05",
 			    name, show(s, sb, sizeof sb));
 	*out = d;
@@ -728,7 +717,7 @@ static int parse_knobs(struct config *cfg, char *const envp[], char *err, size_t
 	if (s && strcasecmp(s, "auto") != 0) {
 		long n;
 		if (parse_long(s, 1, LE_ENGINES_MAX, &n) < 0)
-			return fail(err, errlen, EXIT_CONFIG,
+			return errmsg(err, errlen, EXIT_CONFIG,
 				    "LOCUST_ECS_ENGINES=\"%s\" is not accepted: use auto (one per "
 				    "vCPU of the task) or a number from 1 to %d",
 				    show(s, sb, sizeof sb), LE_ENGINES_MAX);
@@ -736,7 +725,7 @@ static int parse_knobs(struct config *cfg, char *const envp[], char *err, size_t
 	}
 	s = env(envp, "LOCUST_ECS_DNS_SERVERS");
 	if (s && !valid_dns_servers(s))
-		return fail(err, errlen, EXIT_CONFIG,
+		return errmsg(err, errlen, EXIT_CONFIG,
 			    "LOCUST_ECS_DNS_SERVERS=\"%s\" is not accepted: use a comma-separated "
 			    "list of up to %d IP[:PORT] (IPv6 as [ADDR]:PORT), as in "
 			    "127.0.0.1:5353,10.0.0.2",
@@ -746,7 +735,7 @@ static int parse_knobs(struct config *cfg, char *const envp[], char *err, size_t
 	s = env(envp, "LOCUST_ECS_STATE_DIR");
 	cfg->state_dir = s ? s : "/tmp/locust-ecs";
 	if (cfg->state_dir[0] != '/' || strlen(cfg->state_dir) > 200)
-		return fail(err, errlen, EXIT_CONFIG,
+		return errmsg(err, errlen, EXIT_CONFIG,
 			    "LOCUST_ECS_STATE_DIR=\"%s\" is not accepted: use an absolute "
 			    "directory path of at most 200 characters",
 			    show(cfg->state_dir, sb, sizeof sb));
@@ -756,7 +745,7 @@ static int parse_knobs(struct config *cfg, char *const envp[], char *err, size_t
 	if (s) {
 		long n;
 		if (parse_long(s, 0, 100000, &n) < 0)
-			return fail(err, errlen, EXIT_CONFIG,
+			return errmsg(err, errlen, EXIT_CONFIG,
 				    "LOCUST_ECS_HEALTH_MIN_WORKERS=\"%s\" is not accepted: use a "
 				    "number from 0 to 100000", show(s, sb, sizeof sb));
 		cfg->health_min_workers = (int)n;
@@ -815,7 +804,7 @@ static int parse_metric_knobs(struct config *cfg, char *const envp[], char *err,
 	const char *per = env(envp, "LOCUST_ECS_METRICS_PER_REQUEST");
 	long n = 0;
 	if (per && parse_long(per, 0, WEBSTATS_TOP, &n) < 0)
-		return fail(err, errlen, EXIT_CONFIG,
+		return errmsg(err, errlen, EXIT_CONFIG,
 			    "LOCUST_ECS_METRICS_PER_REQUEST=\"%s\" is not accepted: use a number "
 			    "from 0 to %d (the busiest request names, each a billed metric set)",
 			    show(per, sb, sizeof sb), WEBSTATS_TOP);
@@ -823,13 +812,13 @@ static int parse_metric_knobs(struct config *cfg, char *const envp[], char *err,
 	const char *ns = env(envp, "LOCUST_ECS_METRICS_NAMESPACE");
 	cfg->metrics_namespace = ns ? ns : "Locust";
 	if (!valid_namespace(cfg->metrics_namespace))
-		return fail(err, errlen, EXIT_CONFIG,
+		return errmsg(err, errlen, EXIT_CONFIG,
 			    "LOCUST_ECS_METRICS_NAMESPACE=\"%s\" is not accepted: use 1-255 "
 			    "letters, digits, blanks and . - _ / # :, not starting with AWS/",
 			    show(cfg->metrics_namespace, sb, sizeof sb));
 	cfg->test_name = env(envp, "LOCUST_ECS_TEST_NAME");
 	if (cfg->test_name && !valid_test_name(cfg->test_name))
-		return fail(err, errlen, EXIT_CONFIG,
+		return errmsg(err, errlen, EXIT_CONFIG,
 			    "LOCUST_ECS_TEST_NAME=\"%s\" is not accepted: use 1-255 characters "
 			    "of UTF-8 text, not only blanks, without quotes, backslashes or "
 			    "control characters", show(cfg->test_name, sb, sizeof sb));
@@ -899,11 +888,11 @@ static int s3_value(const char *name, const char *v, int object, char *err, size
 	struct s3_loc loc;
 	char why[160], sb[128];
 	if (s3_parse_url(v, &loc, why, sizeof why) < 0)
-		return fail(err, errlen, EXIT_CONFIG, "%s=\"%s\" is not accepted: %s; use "
+		return errmsg(err, errlen, EXIT_CONFIG, "%s=\"%s\" is not accepted: %s; use "
 			    "s3://BUCKET/%s", name, show(v, sb, sizeof sb), why,
 			    object ? "KEY" : "PREFIX");
 	if (object && (!loc.key[0] || v[strlen(v) - 1] == '/'))
-		return fail(err, errlen, EXIT_CONFIG, "%s=\"%s\" names no object: use "
+		return errmsg(err, errlen, EXIT_CONFIG, "%s=\"%s\" names no object: use "
 			    "s3://BUCKET/KEY, the key of a .py, .tar.gz or .zip file", name,
 			    show(v, sb, sizeof sb));
 	return 0;
@@ -932,7 +921,7 @@ static int parse_s3_code(struct config *cfg, char *const envp[], char *err, size
 			return rc;
 		cfg->code_url = lf;
 	} else if (other_scheme(lf)) {
-		return fail(err, errlen, EXIT_CONFIG, "%s=\"%s\": the supervisor fetches test "
+		return errmsg(err, errlen, EXIT_CONFIG, "%s=\"%s\": the supervisor fetches test "
 			    "code from s3://BUCKET/KEY only; use that or a path in the image",
 			    locustfile_source(cfg, envp), show(lf, sb, sizeof sb));
 	}
@@ -940,12 +929,12 @@ static int parse_s3_code(struct config *cfg, char *const envp[], char *err, size
 	s = env(envp, "LOCUST_ECS_BUNDLE_MAX");
 	if (s && (parse_size(s, &cfg->bundle_max) < 0 || cfg->bundle_max < 1024 ||
 		  cfg->bundle_max > (1ULL << 30)))
-		return fail(err, errlen, EXIT_CONFIG, "LOCUST_ECS_BUNDLE_MAX=\"%s\" is not "
+		return errmsg(err, errlen, EXIT_CONFIG, "LOCUST_ECS_BUNDLE_MAX=\"%s\" is not "
 			    "accepted: use a size from 1k to 1g, in bytes or with k, m or g "
 			    "(1024-based), as in 16m", show(s, sb, sizeof sb));
 	s = env(envp, "LOCUST_ECS_BUNDLE_LOCUSTFILE");
 	if (s && !bundle_safe_relpath(s))
-		return fail(err, errlen, EXIT_CONFIG, "LOCUST_ECS_BUNDLE_LOCUSTFILE=\"%s\" is not "
+		return errmsg(err, errlen, EXIT_CONFIG, "LOCUST_ECS_BUNDLE_LOCUSTFILE=\"%s\" is not "
 			    "accepted: use a relative path inside the bundle, without \"..\", "
 			    "as in tests/locustfile.py", show(s, sb, sizeof sb));
 	cfg->bundle_locustfile = s;
@@ -970,7 +959,7 @@ static int parse_s3(struct config *cfg, char *const envp[], const struct argfact
 	cfg->results_url = s;
 	s = env(envp, "LOCUST_ECS_TEST_ID");
 	if (s && !summary_valid_test_id(s))
-		return fail(err, errlen, EXIT_CONFIG, "LOCUST_ECS_TEST_ID=\"%s\" is not accepted: "
+		return errmsg(err, errlen, EXIT_CONFIG, "LOCUST_ECS_TEST_ID=\"%s\" is not accepted: "
 			    "use 1 to 128 letters, digits, '.', '_' or '-' (not \".\" or \"..\")",
 			    show(s, sb, sizeof sb));
 	cfg->test_id = s;
@@ -979,14 +968,14 @@ static int parse_s3(struct config *cfg, char *const envp[], const struct argfact
 	cfg->results_required = b == 1;
 	s = env(envp, "LOCUST_ECS_S3_ENDPOINT");
 	if (s && s3_check_endpoint(s, why, sizeof why) < 0)
-		return fail(err, errlen, EXIT_CONFIG, "LOCUST_ECS_S3_ENDPOINT=\"%s\" is not "
+		return errmsg(err, errlen, EXIT_CONFIG, "LOCUST_ECS_S3_ENDPOINT=\"%s\" is not "
 			    "accepted: %s", show(s, sb, sizeof sb), why);
 	cfg->s3_endpoint = s;
 	for (size_t i = 0; i < sizeof regions / sizeof regions[0] && !cfg->s3_region; i++) {
 		if (!(s = env(envp, regions[i])))
 			continue;
 		if (!s3_valid_region(s))
-			return fail(err, errlen, EXIT_CONFIG, "%s=\"%s\" is not a region: use a "
+			return errmsg(err, errlen, EXIT_CONFIG, "%s=\"%s\" is not a region: use a "
 				    "name such as eu-west-1", regions[i], show(s, sb, sizeof sb));
 		cfg->s3_region = s;
 		cfg->s3_region_from = regions[i];
@@ -1023,7 +1012,7 @@ static int check_utf8(const struct config *cfg, char *const envp[], const struct
 	char sb[128];
 	for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
 		if (vals[i].v && !utf8_ok(vals[i].v))
-			return fail(err, errlen, EXIT_CONFIG,
+			return errmsg(err, errlen, EXIT_CONFIG,
 				    "%s=\"%s\" is not valid UTF-8: use UTF-8 text", vals[i].name,
 				    show_safe(vals[i].v, NULL, sb, sizeof sb));
 	/* the engine's words: LOCUST_OPTS (a setting, 78) and the command (usage, 64) */
@@ -1036,7 +1025,7 @@ static int check_utf8(const struct config *cfg, char *const envp[], const struct
 	for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
 		for (int i = 0; i < lists[l].n; i++)
 			if (!utf8_ok(lists[l].w[i]))
-				return fail(err, errlen, lists[l].code, "%s\"%s\"%s",
+				return errmsg(err, errlen, lists[l].code, "%s\"%s\"%s",
 					    lists[l].before,
 					    show_safe(lists[l].w[i], i ? lists[l].w[i - 1] : NULL,
 						      sb, sizeof sb),
@@ -1099,14 +1088,14 @@ int config_parse(struct config *cfg, char *const envp[], int argc, char *const a
 		return 0;
 	cfg->nextra = argc - first;
 	if (!(cfg->extra = dup_args(argv + first, cfg->nextra)))
-		return fail(err, errlen, EXIT_SOFTWARE, "out of memory");
+		return errmsg(err, errlen, EXIT_SOFTWARE, "out of memory");
 	s = config_getenv(envp, "LOCUST_OPTS");
 	if (words_split(s ? s : "", &cfg->opts, &cfg->nopts, why, sizeof why) < 0)
-		return fail(err, errlen, EXIT_CONFIG,
+		return errmsg(err, errlen, EXIT_CONFIG,
 			    "LOCUST_OPTS %s: quote words with '...' or \"...\" in pairs, escape "
 			    "a single quote character as \\'", why);
 	if (!(cfg->spent = calloc((size_t)(cfg->nopts + cfg->nextra) + 1, sizeof *cfg->spent)))
-		return fail(err, errlen, EXIT_SOFTWARE, "out of memory");
+		return errmsg(err, errlen, EXIT_SOFTWARE, "out of memory");
 	if ((rc = scan_args(cfg, cfg->opts, &cfg->nopts, &f, "LOCUST_OPTS", err, errlen)) ||
 	    (rc = scan_args(cfg, cfg->extra, &cfg->nextra, &f, "the command", err, errlen)))
 		return rc;
@@ -1136,10 +1125,10 @@ int config_find_program(const char *name, const char *path, char *out, size_t ou
 		if (access(name, X_OK) == 0) {
 			struct stat st;
 			if (stat(name, &st) == 0 && S_ISDIR(st.st_mode))
-				return fail(err, errlen, EXIT_NOEXEC, "is a directory");
+				return errmsg(err, errlen, EXIT_NOEXEC, "is a directory");
 			return 0;
 		}
-		return fail(err, errlen, errno == ENOENT || errno == ENOTDIR ? EXIT_NOTFOUND
+		return errmsg(err, errlen, errno == ENOENT || errno == ENOTDIR ? EXIT_NOTFOUND
 									  : EXIT_NOEXEC,
 			    "%s", strerror(errno));
 	}
@@ -1157,7 +1146,7 @@ int config_find_program(const char *name, const char *path, char *out, size_t ou
 		}
 		p = colon ? colon + 1 : NULL;
 	}
-	return fail(err, errlen, saw_noexec ? EXIT_NOEXEC : EXIT_NOTFOUND, "%s",
+	return errmsg(err, errlen, saw_noexec ? EXIT_NOEXEC : EXIT_NOTFOUND, "%s",
 		    saw_noexec ? "found but not executable" : "not found in PATH");
 }
 
@@ -1232,7 +1221,7 @@ static int check_locustfile(const struct config *cfg, char *const envp[], char *
 	if (strcmp(lf, "-") == 0) {
 		if (cfg->role == ROLE_WORKER && engine_version_at_least(&cfg->lv, 2, 23, 0) != 0)
 			return 0;
-		return fail(err, errlen, EXIT_CONFIG,
+		return errmsg(err, errlen, EXIT_CONFIG,
 			    "%s=\"-\" (the locustfile from the master) is %s", locustfile_source(cfg, envp),
 			    cfg->role != ROLE_WORKER ? "for the worker role only"
 			    : "for Locust 2.23 and later: this engine is older");
@@ -1249,7 +1238,7 @@ static int check_locustfile(const struct config *cfg, char *const envp[], char *
 			n--;
 		if (!n || check_element(cfg, p, n, single, why, sizeof why) < 0) {
 			snprintf(path, sizeof path, "%.*s", (int)n, p);
-			return fail(err, errlen, EXIT_CONFIG,
+			return errmsg(err, errlen, EXIT_CONFIG,
 				    "%s=\"%s\": the locustfile \"%s\" cannot be used: %s; set "
 				    "LOCUSTFILE_PATH (or -f) to files, directories or URLs the "
 				    "engine can read, default %s",
@@ -1268,7 +1257,7 @@ int config_check_files(const struct config *cfg, char *const envp[], char *err, 
 	int rc = config_find_program(cfg->engine, config_getenv(envp, "PATH"), path, sizeof path,
 				     why, sizeof why);
 	if (rc)
-		return fail(err, errlen, rc,
+		return errmsg(err, errlen, rc,
 			    "the engine \"%s\" (LOCUST_ECS_ENGINE, default locust) cannot be "
 			    "run: %s; install Locust or set LOCUST_ECS_ENGINE to its path",
 			    show(cfg->engine, sb, sizeof sb), why);

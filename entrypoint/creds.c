@@ -1,5 +1,6 @@
 /* creds: the SDKs' credential chain for a container (environment keys, ECS endpoint). */
 #include "creds.h"
+#include "errmsg.h"
 
 #include "clock.h"
 #include "config.h"
@@ -34,18 +35,6 @@ static const char *var(char *const envp[], const char *name)
 {
 	const char *v = config_getenv(envp, name);
 	return v && *v ? v : NULL; /* empty counts as unset, as in config */
-}
-
-static int err_out(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int err_out(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
 }
 
 static int printable(const char *s)
@@ -98,14 +87,14 @@ static int check_full_uri(const char *v, char *err, size_t errlen)
 	if (!u || !printable(v) || curl_url_set(u, CURLUPART_URL, v, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-		err_out(err, errlen, "AWS_CONTAINER_CREDENTIALS_FULL_URI=\"%s\" is not a URL",
+		errmsg(err, errlen, -1, "AWS_CONTAINER_CREDENTIALS_FULL_URI=\"%s\" is not a URL",
 			printable(v) ? v : "(unprintable)");
 		goto out;
 	}
 	if (!strcmp(scheme, "https") || (!strcmp(scheme, "http") && allowed_http_host(host)))
 		rc = 0;
 	else
-		err_out(err, errlen, "AWS_CONTAINER_CREDENTIALS_FULL_URI=\"%s\" is not accepted: "
+		errmsg(err, errlen, -1, "AWS_CONTAINER_CREDENTIALS_FULL_URI=\"%s\" is not accepted: "
 			"as in the AWS SDKs, use https, or http to a loopback address, "
 			"169.254.170.2, 169.254.170.23 or [fd00:ec2::23]%s", v,
 			strcmp(scheme, "http") != 0 || ip_literal(host) ? ""
@@ -131,13 +120,13 @@ static int env_keys(char *const envp[], struct creds_source *src, char *err, siz
 	const char *ak = var(envp, "AWS_ACCESS_KEY_ID"), *sk = var(envp, "AWS_SECRET_ACCESS_KEY");
 	const char *st = var(envp, "AWS_SESSION_TOKEN");
 	if (!ak || !sk)
-		return err_out(err, errlen, "%s is set without %s: the AWS SDKs take both or "
+		return errmsg(err, errlen, -1, "%s is set without %s: the AWS SDKs take both or "
 			       "neither", ak ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
 			       ak ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
 	if (!printable(ak) || copy_to(src->env.akid, sizeof src->env.akid, ak) < 0 ||
 	    !printable(sk) || copy_to(src->env.secret, sizeof src->env.secret, sk) < 0 ||
 	    (st && (!printable(st) || copy_to(src->env.token, sizeof src->env.token, st) < 0)))
-		return err_out(err, errlen, "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or "
+		return errmsg(err, errlen, -1, "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or "
 			       "AWS_SESSION_TOKEN is too long or holds blanks or control "
 			       "characters");
 	src->kind = CREDS_ENV;
@@ -156,14 +145,14 @@ int creds_source(char *const envp[], struct creds_source *src, char *err, size_t
 		if (rel[0] != '/' || !printable(rel) ||
 		    snprintf(src->url, sizeof src->url, "http://%s%s", CREDS_ECS_HOST, rel) >=
 			    (int)sizeof src->url)
-			return err_out(err, errlen, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI is not "
+			return errmsg(err, errlen, -1, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI is not "
 				       "accepted: it is a path starting with '/'");
 		src->from = "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI";
 	} else if (full) {
 		if (check_full_uri(full, err, errlen) < 0)
 			return -1;
 		if (copy_to(src->url, sizeof src->url, full) < 0)
-			return err_out(err, errlen, "AWS_CONTAINER_CREDENTIALS_FULL_URI is too "
+			return errmsg(err, errlen, -1, "AWS_CONTAINER_CREDENTIALS_FULL_URI is too "
 				       "long");
 		src->from = "AWS_CONTAINER_CREDENTIALS_FULL_URI";
 	} else {
@@ -321,13 +310,8 @@ struct creds_provider *creds_new(const struct creds_source *src)
 
 static void end_fetch(struct creds_provider *p, struct httploop *hl)
 {
-	if (p->easy) {
-		if (hl)
-			httploop_cancel(hl, p->easy);
-		curl_easy_cleanup(p->easy);
-	}
+	httploop_discard(hl, &p->easy);
 	curl_slist_free_all(p->hdrs);
-	p->easy = NULL;
 	p->hdrs = NULL;
 	http_body_free(&p->body);
 }

@@ -1,6 +1,7 @@
 /* engine: which Locust the supervisor runs, and what that version takes. Facts come from
  * Locust's own source at each release tag (README, "Locust versions"). */
 #include "engine.h"
+#include "errmsg.h"
 #include "config.h"
 
 #include <ctype.h>
@@ -11,18 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return EXIT_CONFIG;
-}
 
 /* ---------- versions ---------- */
 
@@ -213,10 +202,10 @@ static int check_removed(const struct config *cfg, char *err, size_t errlen)
 				    (gone != 1 && !(o->major == 2 && o->minor == 0)))
 					continue; /* still taken, or the version is unknown */
 				if (o->major == 2 && o->minor == 0)
-					return fail(err, errlen, "%s holds %s, which Locust 2.x no "
+					return errmsg(err, errlen, EXIT_CONFIG, "%s holds %s, which Locust 2.x no "
 						    "longer takes: %s", lists[l].src, o->opt,
 						    o->instead);
-				return fail(err, errlen, "%s holds %s, which Locust takes no "
+				return errmsg(err, errlen, EXIT_CONFIG, "%s holds %s, which Locust takes no "
 					    "longer since %d.%d (this engine is %s): %s",
 					    lists[l].src, o->opt, o->major, o->minor, cfg->lv.text,
 					    o->instead);
@@ -243,22 +232,22 @@ int engine_check(const struct config *cfg, char *const envp[], char *err, size_t
 	if (rc)
 		return rc;
 	if (cfg->processes && engine_version_at_least(&cfg->lv, 2, 19, 0) == 0)
-		return fail(err, errlen, "%s needs Locust 2.19 or later (this engine is %s): run "
+		return errmsg(err, errlen, EXIT_CONFIG, "%s needs Locust 2.19 or later (this engine is %s): run "
 			    "several engines with LOCUST_ECS_ENGINES instead (worker role)",
 			    cfg->processes_src, cfg->lv.text);
 	if (!cfg->web_plugin)
 		return 0;
 	if (cfg->web_login)
-		return fail(err, errlen, "LOCUST_WEB_AUTH and --web-login (or LOCUST_WEB_LOGIN) "
+		return errmsg(err, errlen, EXIT_CONFIG, "LOCUST_WEB_AUTH and --web-login (or LOCUST_WEB_LOGIN) "
 			    "both protect the web UI: keep LOCUST_WEB_AUTH for HTTP basic auth, or "
 			    "--web-login with your own login code in the locustfile");
 	if (access(cfg->web_plugin_path, R_OK) < 0)
-		return fail(err, errlen, "LOCUST_WEB_AUTH needs locust-ecs's login plugin with "
+		return errmsg(err, errlen, EXIT_CONFIG, "LOCUST_WEB_AUTH needs locust-ecs's login plugin with "
 			    "Locust %s, and %s cannot be read: install locust-ecs with make "
 			    "install, or set LOCUST_ECS_WEB_AUTH_PLUGIN to where %s is",
 			    cfg->lv.text, cfg->web_plugin_path, ENGINE_PLUGIN_FILE);
 	if (engine_version_at_least(&cfg->lv, 2, 27, 0) == 0 && is_dir_list(cfg->locustfile))
-		return fail(err, errlen, "LOCUST_WEB_AUTH with a locustfile directory needs "
+		return errmsg(err, errlen, EXIT_CONFIG, "LOCUST_WEB_AUTH with a locustfile directory needs "
 			    "Locust 2.27 or later (this engine is %s): name the directory's .py "
 			    "files, comma-separated, in LOCUSTFILE_PATH", cfg->lv.text);
 	return 0;

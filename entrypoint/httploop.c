@@ -116,6 +116,16 @@ void httploop_cancel(struct httploop *hl, CURL *easy)
 		drop(hl, i);
 }
 
+void httploop_discard(struct httploop *hl, CURL **easy)
+{
+	if (!*easy)
+		return;
+	if (hl)
+		httploop_cancel(hl, *easy);
+	curl_easy_cleanup(*easy);
+	*easy = NULL;
+}
+
 int httploop_pollfds(struct httploop *hl, struct pollfd *pfd, int max)
 {
 	int n = 0;

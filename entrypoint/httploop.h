@@ -19,6 +19,9 @@ void httploop_free(struct httploop *hl);
 int httploop_add(struct httploop *hl, CURL *easy, httploop_done *done, void *arg);
 /* Stops easy before its end; done is not called. */
 void httploop_cancel(struct httploop *hl, CURL *easy);
+/* Ends a transfer of the caller's for good: stopped in hl (which may be NULL) if it is
+ * there, cleaned up, *easy set to NULL. Nothing when *easy is NULL. */
+void httploop_discard(struct httploop *hl, CURL **easy);
 
 /* The sockets libcurl waits on, as pollfds (at most max); returns how many. */
 int httploop_pollfds(struct httploop *hl, struct pollfd *pfd, int max);

@@ -209,12 +209,7 @@ static size_t on_data(char *data, size_t size, size_t n, void *arg)
 
 static void end_transfer(struct job *j, struct httploop *hl)
 {
-	if (j->easy) {
-		if (hl)
-			httploop_cancel(hl, j->easy);
-		curl_easy_cleanup(j->easy);
-		j->easy = NULL;
-	}
+	httploop_discard(hl, &j->easy);
 	curl_slist_free_all(j->hdrs);
 	j->hdrs = NULL;
 	if (j->f)

@@ -186,11 +186,7 @@ void stats_end(struct sup *s, int exit_status)
 void stats_close(struct sup *s)
 {
 	struct stats *st = &s->stats;
-	if (st->easy) {
-		httploop_cancel(s->http, st->easy);
-		curl_easy_cleanup(st->easy);
-		st->easy = NULL;
-	}
+	httploop_discard(s->http, &st->easy);
 	http_body_free(&st->body);
 	outfd_close(&st->out);
 }

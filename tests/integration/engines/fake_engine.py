@@ -16,6 +16,14 @@ def note(line):
             f.write(line + "\n")
 
 
+def on_term(tag, ignore):
+    """A SIGTERM is ignored, or noted ("TAG got TERM") and ends this process."""
+    if ignore:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    else:
+        signal.signal(signal.SIGTERM, lambda *_: (note(f"{tag} got TERM"), os._exit(0)))
+
+
 def orphan(sleep_s, tag, on_term=False):
     """Double fork: the grandchild is re-parented to the supervisor. With on_term it notes
     a SIGTERM and goes on with its work (its sleep resumes)."""
@@ -103,13 +111,9 @@ elif mode == "inspect":
     sys.exit(0)
 elif mode == "daemon":
     # a child that leaves the engine's session and group, as a daemon does
-    ignore = os.environ.get("FAKE_DAEMON_IGNORES_TERM") == "1"
     if os.fork() == 0:
         os.setsid()
-        if ignore:
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        else:
-            signal.signal(signal.SIGTERM, lambda *_: (note("daemon got TERM"), os._exit(0)))
+        on_term("daemon", os.environ.get("FAKE_DAEMON_IGNORES_TERM") == "1")
         note(f"daemon {os.getpid()} sid {os.getsid(0)}")
         time.sleep(60)
         os._exit(0)
@@ -156,10 +160,7 @@ elif mode == "leave-helper":
     # a helper in the engine's own process group outlives the engine, which exits at once
     # with FAKE_ARG; the helper notes a SIGTERM (or ignores it with FAKE_HELPER_IGNORES=1)
     if os.fork() == 0:
-        if os.environ.get("FAKE_HELPER_IGNORES") == "1":
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        else:
-            signal.signal(signal.SIGTERM, lambda *_: (note("helper got TERM"), os._exit(0)))
+        on_term("helper", os.environ.get("FAKE_HELPER_IGNORES") == "1")
         note(f"helper {os.getpid()}")
         time.sleep(60)
         os._exit(0)
